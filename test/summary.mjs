@@ -3,9 +3,11 @@
 // output through, count the results and print the closing line with ava's exit code.
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 
 const require = createRequire(import.meta.url)
-const avaCli = require.resolve('ava/entrypoints/cli.mjs')
+// ava's exports map hides its CLI entry; it sits beside the main entry.
+const avaCli = join(dirname(require.resolve('ava')), 'cli.mjs')
 const child = spawn(process.execPath, [avaCli, '--tap', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'inherit'] })
 
 let passed = 0

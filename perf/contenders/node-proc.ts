@@ -1,0 +1,28 @@
+/**
+ * Shared shape of the single-process Node contenders: one `node --import tsx <file>`
+ * listening on a fresh port given as env PORT.
+ */
+import type { Contender, Started } from '../lib/contender.js'
+import { freePort, waitForHello } from '../lib/net.js'
+import { spawnProc } from '../lib/proc.js'
+
+export const kNodeArgs: readonly string[] = ['--import', 'tsx']
+
+/** A contender that is one Node process running `file` (relative to the repo root). */
+export function nodeServer (name: string, file: string): Contender {
+  return {
+    name,
+    async start (): Promise<Started> {
+      const port = await freePort()
+      const proc = spawnProc(name, process.execPath, [...kNodeArgs, file], { PORT: String(port) })
+      const url = `http://127.0.0.1:${port}/`
+      try {
+        await waitForHello(url, 15_000, [proc])
+      } catch (err) {
+        await proc.stop()
+        throw err
+      }
+      return { url, pids: { [name]: proc.pid }, stop: () => proc.stop() }
+    }
+  }
+}

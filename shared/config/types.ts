@@ -1,0 +1,119 @@
+/**
+ * The shape of a Switchboard configuration. `Config` is what `loadConfig()` returns
+ * (complete, validated, deep-frozen); `ConfigInput` is what a config file may hold
+ * (every key optional, routes may be a bare service name).
+ * docs/configuration.md documents every key, its default and its env override.
+ */
+
+/** How a service's request headers are encoded: Mongrel2's `json`/`tnetstring`, or Switchboard's `msgpack`. */
+export type HeaderProtocol = 'json' | 'tnetstring' | 'msgpack'
+
+/** One service: the four ZeroMQ endpoints the broker binds for it. */
+export interface ServiceConfig {
+  /** Handlers connect PULL here; the broker binds PUSH (Mongrel2's `send_spec`). */
+  sendSpec: string
+  /** Handlers connect PUB here; the broker binds XSUB (Mongrel2's `recv_spec`). */
+  recvSpec: string
+  /** Acceptor-facing: the broker binds PULL, acceptors connect PUSH. */
+  requests: string
+  /** Acceptor-facing: the broker binds XPUB, acceptors connect SUB. */
+  replies: string
+  /** Header encoding handlers of this service expect; default `'json'`. */
+  protocol: HeaderProtocol
+}
+
+export interface RouteConfig {
+  /** Name of a key in `Config.services`. */
+  service: string
+  /** No reply within this many milliseconds: 504. Default 30000, 1..86400000. */
+  timeoutMs: number
+}
+
+export interface HostConfig {
+  name: string
+  /** Host header matched by SUFFIX against this (Mongrel2); default = `name`; '' matches every Host. */
+  matching: string
+  /** Key = path prefix starting with '/'; the longest matching prefix wins. */
+  routes: Record<string, RouteConfig>
+}
+
+export interface AcceptorConfig {
+  /** Listen address. Default '127.0.0.1'. */
+  host: string
+  /** Listen port, 0..65535 (0 = ephemeral, for tests). Default 6767. */
+  port: number
+  /** false: listen exclusively (LIBUS_LISTEN_EXCLUSIVE_PORT); true: share the port (SO_REUSEPORT). Default false. */
+  sharePort: boolean
+  /** Sender UUID, `[A-Za-z0-9-]+`; null = random per process. Default null. */
+  uuid: string | null
+  /** Request body limit in bytes, 0..1 GiB (Mongrel2 `limits.content_length`). Default 20480. */
+  bodyLimit: number
+  /** Max connection ids one reply may name, 1..65536 (Mongrel2 `limits.handler_targets`). Default 128. */
+  maxIds: number
+  /** Per-exchange write queue bound in bytes under backpressure. Default 1048576. */
+  maxQueuedBytes: number
+  /** Max requests waiting to be sent to the broker, per service. Default 10000. */
+  sendQueue: number
+  /** Graceful shutdown deadline in milliseconds. Default 5000. */
+  drainMs: number
+  /** Name of the host used when none matches. Default 'localhost'. */
+  defaultHost: string
+  /** Keep a client's X-Forwarded-For instead of overwriting it (Mongrel2 `no_clobber_xff`). Default false. */
+  noClobberXff: boolean
+  /** Log every FSM transition. Default false. */
+  trace: boolean
+  /** Maintenance filter: every routed request gets 503. Default false. */
+  maintenance: boolean
+}
+
+export interface BrokerConfig {
+  /** Broker PUB endpoint announcing handler counts to acceptors. Default tcp://127.0.0.1:9993. */
+  status: string
+  /** Milliseconds between status announcements. Default 250. */
+  statusIntervalMs: number
+  /** ZeroMQ high-water mark on every broker socket, in messages. Default 10000. */
+  hwm: number
+}
+
+export interface HandlerConfig {
+  /** Which service this handler host serves. Default 'demo'. */
+  service: string
+  /** Module path of the app, relative to the working directory. Default 'examples/demo/app.ts'. */
+  app: string
+  /** piscina threads; 0 = run the app in the main thread. Default 2. */
+  threads: number
+  /** piscina `concurrentTasksPerWorker`. Default 16. */
+  concurrentTasksPerWorker: number
+  /** Per-request limit in a worker, milliseconds. Default 10000. */
+  taskTimeoutMs: number
+  /** Requests per pool task. Default 32. */
+  maxBatch: number
+}
+
+export interface Config {
+  acceptor: AcceptorConfig
+  broker: BrokerConfig
+  services: Record<string, ServiceConfig>
+  hosts: HostConfig[]
+  handler: HandlerConfig
+}
+
+/** A route as a file may write it: `{ service, timeoutMs? }` or just the service name. */
+export type RouteInput = string | { service: string; timeoutMs?: number }
+
+/**
+ * What a config file may hold. `acceptor`, `broker` and `handler` are merged over the
+ * defaults; `services` and `hosts`, when present, replace the defaults entirely.
+ *
+ * @example
+ * // switchboard.config.ts
+ * import type { ConfigInput } from './shared/config/index.js'
+ * export default { acceptor: { port: 8080 } } satisfies ConfigInput
+ */
+export interface ConfigInput {
+  acceptor?: Partial<AcceptorConfig>
+  broker?: Partial<BrokerConfig>
+  services?: Record<string, Omit<ServiceConfig, 'protocol'> & { protocol?: HeaderProtocol }>
+  hosts?: Array<{ name: string; matching?: string; routes: Record<string, RouteInput> }>
+  handler?: Partial<HandlerConfig>
+}

@@ -1,0 +1,212 @@
+/**
+ * The acceptor: uWS.js in front, ZeroMQ behind. Each HTTP request becomes an exchange
+ * with a fresh id, driven through the exchange state machine (exchange-fsm.ts) by the
+ * actions in actions.ts; replies from handlers are parsed here and handed to the
+ * exchanges they name.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Config } from '../../shared/config/types.js'
+import { createLogger, type Logger } from '../../shared/log.js'
+import { encodeDisconnect } from '../../shared/protocol/request.js'
+import { parseReply } from '../../shared/protocol/reply.js'
+import { uws, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../../shared/uws.js'
+import { createActions } from './actions.js'
+import { BrokerLink, type ServiceLink } from './broker-link.js'
+import { Exchange, type ExchangeOwner } from './exchange.js'
+import { createExchangeMachine, Ev, St, type ExchangeMachine } from './exchange-fsm.js'
+import type { ExchangeActions } from './exchange-fsm.js'
+import { maintenanceFilter } from './filters.js'
+import { buildHeaders } from './request-head.js'
+import { Router } from './router.js'
+import { Timeouts } from './timeouts.js'
+
+/** Counters a user of Mongrel2's control port would ask for. */
+export interface AcceptorStats {
+  requests: number
+  /** Replies naming an id that is gone (answered with a disconnect notice). */
+  gone: number
+  /** Reply frames rejected by the reply grammar. */
+  badReplies: number
+  /** Handler responses that could not be written (502 or cut). */
+  badResponses: number
+  timeouts: number
+  unavailable: number
+}
+
+const kPoolMax = 4096
+const kMaxId = 0xffffffff
+
+export class Acceptor implements ExchangeOwner {
+  readonly config: Readonly<Config>
+  readonly uuid: string
+  readonly sender: Buffer
+  readonly log: Logger
+  readonly router: Router
+  readonly link: BrokerLink
+  readonly fsm: ExchangeMachine<Exchange>
+  readonly exchanges = new Map<number, Exchange>()
+  readonly timeouts: Timeouts
+  readonly stats: AcceptorStats = { requests: 0, gone: 0, badReplies: 0, badResponses: 0, timeouts: 0, unavailable: 0 }
+  readonly maxQueuedBytes: number
+  readonly bodyLimit: number
+  readonly maxIds: number
+  draining = false
+  port = 0
+  readonly #actions: ExchangeActions<Exchange>
+  readonly #pool: Exchange[] = []
+  readonly #app: TemplatedApp
+  #listen: us_listen_socket | null = null
+  #nextId = 0
+
+  constructor (config: Readonly<Config>, log = createLogger('acceptor')) {
+    this.config = config
+    this.log = log
+    this.uuid = config.acceptor.uuid ?? randomUUID()
+    this.sender = Buffer.from(this.uuid, 'latin1')
+    this.maxQueuedBytes = config.acceptor.maxQueuedBytes
+    this.bodyLimit = config.acceptor.bodyLimit
+    this.maxIds = config.acceptor.maxIds
+    this.router = new Router(config)
+    this.link = new BrokerLink(config, this.uuid, log)
+    this.fsm = createExchangeMachine<Exchange>()
+    if (config.acceptor.maintenance) this.fsm.addFilter(maintenanceFilter)
+    if (config.acceptor.trace) this.fsm.tracer = this.fsm.lineTracer((line) => { log.info(line) })
+    this.timeouts = new Timeouts((ex) => { this.#expire(ex) })
+    this.#actions = createActions(this)
+    this.#app = uws.App()
+    this.#app.any('/*', (res, req) => { this.#onRequest(res, req) })
+  }
+
+  /** Connects to the broker (waiting up to 1 s for its first status), then listens. */
+  async start (): Promise<number> {
+    const heard = await this.link.start((link, frame) => { this.#onReply(link, frame) })
+    if (!heard) this.log.warn('no status from the broker yet: answering 503 until it speaks', { status: this.config.broker.status })
+    const { host, port, sharePort } = this.config.acceptor
+    const socket = await new Promise<us_listen_socket | false>((resolve) => {
+      const app = this.#app as unknown as { listen(h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void): void }
+      app.listen(host, port, sharePort ? 0 : uws.LIBUS_LISTEN_EXCLUSIVE_PORT, resolve)
+    })
+    if (!socket) {
+      this.link.close()
+      this.timeouts.stop()
+      throw new Error(`cannot listen on ${host}:${port}${sharePort ? '' : ' (in use? set acceptor.sharePort to share a port between acceptors)'}`)
+    }
+    this.#listen = socket
+    this.port = uws.us_socket_local_port(socket)
+    this.log.info('listening', { url: `http://${host}:${this.port}/`, uuid: this.uuid })
+    return this.port
+  }
+
+  run (ex: Exchange, ev: number): void {
+    try {
+      this.fsm.run(ex, ev, this.#actions)
+    } catch (err) {
+      // A bug in an action must cost one exchange, never the process.
+      this.log.error('exchange action threw', { id: ex.id, err, stack: (err as Error).stack })
+      ex.state = St.Error
+      this.#actions.error(ex, ev, 0)
+    }
+  }
+
+  /** The exchange left the machine: forget it and recycle the object if nothing holds it. */
+  release (ex: Exchange): void {
+    if (ex.sent) this.exchanges.delete(ex.id)
+    if (ex.res !== null || ex.pending !== null || ex.closeAfterDrain) return
+    ex.clear()
+    if (this.#pool.length < kPoolMax) this.#pool.push(ex)
+  }
+
+  /** Tells the service's handlers that this exchange ended without them (Mongrel2's notice). */
+  notifyDisconnect (link: ServiceLink, id: number): void {
+    link.send(encodeDisconnect(this.sender, id, link.protocol))
+  }
+
+  #onRequest (res: HttpResponse, req: HttpRequest): void {
+    this.stats.requests++
+    const ex = this.#pool.pop() ?? new Exchange(this)
+    ex.res = res
+    ex.id = this.#allocateId()
+    ex.method = req.getCaseSensitiveMethod()
+    ex.isHead = ex.method === 'HEAD'
+    buildHeaders(ex, req, res, this.config.acceptor.noClobberXff)
+    res.onAborted(ex.onAborted)
+    if (this.draining) {
+      res.writeStatus('503 Service Unavailable').end('shutting down\n', true)
+      ex.res = null
+      this.release(ex)
+      return
+    }
+    this.fsm.reset(ex)
+    this.run(ex, Ev.OPEN)
+  }
+
+  /** Ids are uint32 like Mongrel2's; on wrap-around an id still in use is skipped. */
+  #allocateId (): number {
+    do {
+      this.#nextId = this.#nextId >= kMaxId ? 1 : this.#nextId + 1
+    } while (this.exchanges.has(this.#nextId))
+    return this.#nextId
+  }
+
+  #onReply (link: ServiceLink, frame: Buffer): void {
+    let reply
+    try {
+      reply = parseReply(frame, this.maxIds)
+    } catch (err) {
+      // Log and drop; unlike Mongrel2 this never stalls the other replies.
+      this.stats.badReplies++
+      this.log.warn('rejected a reply', { service: link.name, sender: senderOf(frame), reason: (err as Error).message })
+      return
+    }
+    if (reply.extended) {
+      this.log.warn('extended (X) replies are not supported yet; dropped', { service: link.name, ids: reply.ids.join(',') })
+      return
+    }
+    const ids = reply.ids
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!
+      const ex = this.exchanges.get(id)
+      if (ex === undefined || ex.res === null || (ex.state !== St.Waiting && ex.state !== St.Responding)) {
+        this.stats.gone++
+        this.notifyDisconnect(link, id)
+        continue
+      }
+      ex.reply = reply.body
+      ex.res.cork(ex.corkedReply)
+    }
+  }
+
+  #expire (ex: Exchange): void {
+    if (ex.res === null || ex.written) return
+    if (ex.state !== St.Waiting && ex.state !== St.Responding) return
+    this.stats.timeouts++
+    ex.res.cork(ex.corkedTimeout)
+  }
+
+  /**
+   * Graceful stop: refuse new connections and requests, let exchanges in flight finish
+   * until `drainMs`, then cut the rest (their handlers get disconnect notices).
+   */
+  async stop (): Promise<void> {
+    if (this.draining) return
+    this.draining = true
+    if (this.#listen) uws.us_listen_socket_close(this.#listen)
+    this.#listen = null
+    const deadline = Date.now() + this.config.acceptor.drainMs
+    while (this.exchanges.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    for (const ex of [...this.exchanges.values()]) {
+      if (ex.res !== null) ex.res.cork(ex.corkedTimeout)
+    }
+    // Let the disconnect notices reach the broker before the sockets close.
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    this.timeouts.stop()
+    this.link.close()
+    ;(this.#app as unknown as { close(): void }).close()
+    this.log.info('stopped', { ...this.stats })
+  }
+}
+
+function senderOf (frame: Buffer): string {
+  const space = frame.indexOf(0x20)
+  return frame.toString('latin1', 0, Math.min(space < 0 ? frame.length : space, 64))
+}

@@ -1,0 +1,197 @@
+/**
+ * The exchange machine's actions: the acceptor's real I/O. Each returns the next event
+ * (or 0 to wait for I/O), as Mongrel2's connection.c actions do; the table in
+ * exchange-fsm.ts says which transition runs which action.
+ *
+ * Answers Switchboard makes itself: 400 bad request, 404 no route, 413 body over the
+ * limit, 502 bad handler response, 503 no handler / broker gone / queue full /
+ * maintenance, 504 no reply in time, 500 internal error.
+ */
+import { ResponseError } from '../../shared/errors.js'
+import { encodeRequest } from '../../shared/protocol/request.js'
+import type { Acceptor } from './acceptor.js'
+import type { Exchange } from './exchange.js'
+import { Ev, St, eventName, stateName, type ExchangeActions } from './exchange-fsm.js'
+import { addRouteHeaders } from './request-head.js'
+
+const kEmpty = Buffer.alloc(0)
+
+function answer (ex: Exchange, status: string, body: string, close: boolean): void {
+  const res = ex.res
+  if (res === null) return
+  ex.res = null
+  ex.written = true
+  res.writeStatus(status).writeHeader('Content-Type', 'text/plain; charset=utf-8').end(body, close)
+}
+
+/** Cuts the client's connection (uWS fires no onAborted for it once `res` is cleared). */
+function cut (ex: Exchange): void {
+  const res = ex.res
+  if (res === null) return
+  ex.res = null
+  res.close()
+}
+
+export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
+  const { router, link, log, timeouts, stats } = acceptor
+
+  const notify = (ex: Exchange): void => {
+    if (ex.sent && ex.link !== null) acceptor.notifyDisconnect(ex.link, ex.id)
+  }
+
+  return {
+    route (ex) {
+      if (ex.expected === -2) return Ev.BAD_REQUEST
+      const route = router.match(ex.host, ex.path)
+      if (route === null) return Ev.NOT_FOUND
+      ex.route = route
+      ex.link = link.services.get(route.service) ?? null
+      if (ex.expected > acceptor.bodyLimit) return Ev.TOO_LARGE
+      addRouteHeaders(ex, route.pattern)
+      return Ev.HANDLER
+    },
+
+    readBody (ex) {
+      if (ex.link === null || !link.available(ex.link)) return Ev.UNAVAILABLE
+      if (!ex.hasBody) return Ev.REQ_RECV
+      if (ex.expected > 0) ex.body = Buffer.allocUnsafe(ex.expected)
+      ex.res!.onData(ex.onData)
+      return 0
+    },
+
+    toHandler (ex) {
+      const svc = ex.link!
+      const body = ex.body === null ? kEmpty : ex.body.subarray(0, ex.bodyLength)
+      if (ex.expected > 0 && ex.bodyLength !== ex.expected) return Ev.BAD_REQUEST
+      const msg = encodeRequest(acceptor.sender, ex.id, ex.path, ex.headers, body, svc.protocol)
+      ex.body = null
+      if (!svc.send(msg)) return Ev.UNAVAILABLE
+      ex.sent = true
+      acceptor.exchanges.set(ex.id, ex)
+      ex.parser.reset(ex, ex.isHead)
+      return Ev.REQ_SENT
+    },
+
+    wait (ex) {
+      timeouts.arm(ex, ex.route!.timeoutMs)
+      return 0
+    },
+
+    writeReply (ex) {
+      const body = ex.reply ?? kEmpty
+      ex.reply = null
+      if (body.length === 0) return Ev.CLOSE
+      if (ex.parser.done) {
+        log.warn('reply after the response ended; ignored', { id: ex.id, bytes: body.length })
+        return 0
+      }
+      try {
+        let offset = 0
+        for (;;) {
+          const used = ex.parser.push(offset === 0 ? body : body.subarray(offset))
+          if (!ex.parser.done) break
+          offset += used
+          const status = ex.head!.status
+          if (status >= 200) {
+            if (offset < body.length) log.warn('bytes after the end of a response; ignored', { id: ex.id, bytes: body.length - offset })
+            break
+          }
+          if (status === 101) throw new ResponseError('SWB_ERR_RESPONSE_UPGRADE', '101 Switching Protocols on an HTTP route')
+          // An interim response (100 Continue, 103): uWS cannot relay it; skip to the final one.
+          ex.head = null
+          ex.parser.reset(ex, ex.isHead)
+          if (offset >= body.length) break
+        }
+      } catch (err) {
+        ex.failure = err as Error
+        return Ev.FAILED
+      }
+      if (ex.overflow) {
+        ex.failure = new ResponseError('SWB_ERR_RESPONSE_OVERFLOW', `client too slow: more than ${acceptor.maxQueuedBytes} bytes queued`)
+        return Ev.FAILED
+      }
+      return ex.complete ? Ev.RESP_SENT : 0
+    },
+
+    drain (ex) {
+      const done = ex.drain()
+      return done ? Ev.RESP_SENT : 0
+    },
+
+    finish (ex) {
+      acceptor.release(ex)
+      return 0
+    },
+
+    timeout (ex) {
+      if (!ex.written) answer(ex, '504 Gateway Timeout', 'no reply from the handler in time\n', false)
+      else cut(ex)
+      notify(ex)
+      acceptor.release(ex)
+      return 0
+    },
+
+    abort (ex) {
+      ex.res = null
+      notify(ex)
+      acceptor.release(ex)
+      return 0
+    },
+
+    close (ex) {
+      // The handler ended the exchange (empty message): close after what is queued.
+      if (ex.res !== null && ex.head !== null && !ex.parser.done) ex.parser.close()
+      if (ex.res !== null) {
+        if (ex.pending !== null || ex.blockedBytes > 0) ex.closeAfterDrain = true
+        else cut(ex)
+      }
+      acceptor.release(ex)
+      return 0
+    },
+
+    fail (ex) {
+      stats.badResponses++
+      log.warn('bad response from handler', {
+        service: ex.link?.name, id: ex.id, code: (ex.failure as { code?: string } | null)?.code, reason: ex.failure?.message
+      })
+      if (!ex.written) answer(ex, '502 Bad Gateway', 'the handler sent a malformed response\n', false)
+      else cut(ex)
+      notify(ex)
+      acceptor.release(ex)
+      return 0
+    },
+
+    notFound (ex) {
+      answer(ex, '404 Not Found', 'no route for this host and path\n', false)
+      acceptor.release(ex)
+      return 0
+    },
+
+    tooLarge (ex) {
+      answer(ex, '413 Payload Too Large', `request body over the limit of ${acceptor.bodyLimit} bytes\n`, true)
+      acceptor.release(ex)
+      return 0
+    },
+
+    badRequest (ex) {
+      answer(ex, '400 Bad Request', 'malformed request\n', true)
+      acceptor.release(ex)
+      return 0
+    },
+
+    unavailable (ex) {
+      stats.unavailable++
+      answer(ex, '503 Service Unavailable', 'no handler available for this route\n', false)
+      acceptor.release(ex)
+      return 0
+    },
+
+    error (ex, ev, fault) {
+      log.error('exchange state machine error', { id: ex.id, event: eventName(ev), fault, state: stateName(St.Error) })
+      if (!ex.written) answer(ex, '500 Internal Server Error', 'internal error\n', true)
+      else cut(ex)
+      notify(ex)
+      acceptor.release(ex)
+    }
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The acceptor's ZeroMQ side: per service a PUSH to the broker's `requests` endpoint
+ * (behind a bounded queue with one sender loop, since zeromq.js allows one send in
+ * flight per socket) and a SUB on its `replies` endpoint subscribed to this acceptor's
+ * UUID; plus a SUB on the broker's status endpoint telling how many handlers each
+ * service has, so requests for a service without handlers get 503 at once.
+ *
+ *   uWS ─▶ ServiceLink.send ─▶ [queue ≤ sendQueue] ─▶ PUSH ─▶ broker ─▶ handlers
+ *   uWS ◀─ onReply(link, frame) ◀─ SUB "UUID " ◀─ broker ◀─ handlers
+ */
+import * as zmq from 'zeromq'
+import type { Config, HeaderProtocol } from '../../shared/config/types.js'
+import type { Logger } from '../../shared/log.js'
+import { decodeStatus } from '../../shared/protocol/status.js'
+
+export type ReplyListener = (link: ServiceLink, frame: Buffer) => void
+
+export class ServiceLink {
+  readonly name: string
+  readonly protocol: HeaderProtocol
+  /** Handlers connected to this service, per the broker's last status. */
+  handlers = 0
+  /** Requests refused because the queue was full. */
+  refused = 0
+  readonly #push: zmq.Push
+  readonly #sub: zmq.Subscriber
+  readonly #limit: number
+  #queue: Array<Buffer | undefined> = []
+  #head = 0
+  #pumping = false
+  #closed = false
+
+  constructor (name: string, protocol: HeaderProtocol, push: zmq.Push, sub: zmq.Subscriber, limit: number) {
+    this.name = name
+    this.protocol = protocol
+    this.#push = push
+    this.#sub = sub
+    this.#limit = limit
+  }
+
+  /** Queues one message for the broker; false when the queue is full (the caller answers 503). */
+  send (msg: Buffer): boolean {
+    if (this.#closed) return false
+    if (this.#queue.length - this.#head >= this.#limit) {
+      this.refused++
+      return false
+    }
+    this.#queue.push(msg)
+    if (!this.#pumping) void this.#pump()
+    return true
+  }
+
+  /** Messages waiting to be handed to ZeroMQ. */
+  get queued (): number { return this.#queue.length - this.#head }
+
+  async #pump (): Promise<void> {
+    this.#pumping = true
+    try {
+      while (this.#head < this.#queue.length && !this.#closed) {
+        const msg = this.#queue[this.#head]!
+        this.#queue[this.#head++] = undefined
+        await this.#push.send(msg)
+      }
+    } catch {
+      // Socket closed during shutdown: what was queued is dropped with it.
+    } finally {
+      this.#queue = []
+      this.#head = 0
+      this.#pumping = false
+    }
+  }
+
+  async readReplies (listener: ReplyListener): Promise<void> {
+    for await (const frames of this.#sub) {
+      // A multipart message carries several replies (Switchboard handler hosts batch);
+      // Mongrel2 likewise treats every frame as a message.
+      for (let i = 0; i < frames.length; i++) listener(this, frames[i]!)
+    }
+  }
+
+  close (): void {
+    this.#closed = true
+    this.#push.close()
+    this.#sub.close()
+  }
+}
+
+export class BrokerLink {
+  readonly services = new Map<string, ServiceLink>()
+  readonly #status: zmq.Subscriber
+  readonly #staleMs: number
+  readonly #log: Logger
+  #lastStatus = 0
+  #boot = ''
+  #firstStatus: (() => void) | null = null
+
+  constructor (config: Readonly<Config>, uuid: string, log: Logger) {
+    this.#log = log
+    this.#staleMs = Math.max(1000, config.broker.statusIntervalMs * 4)
+    this.#status = new zmq.Subscriber({ linger: 0 })
+    this.#status.connect(config.broker.status)
+    this.#status.subscribe('SWB-STATUS ')
+    const hwm = config.broker.hwm
+    for (const [name, svc] of Object.entries(config.services)) {
+      const push = new zmq.Push({ linger: 0, sendHighWaterMark: hwm })
+      push.connect(svc.requests)
+      const sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: hwm })
+      sub.connect(svc.replies)
+      sub.subscribe(uuid + ' ')
+      this.services.set(name, new ServiceLink(name, svc.protocol, push, sub, config.acceptor.sendQueue))
+    }
+  }
+
+  /** Starts the reply and status loops; resolves at the first status or after `waitMs`. */
+  async start (listener: ReplyListener, waitMs = 1000): Promise<boolean> {
+    for (const link of this.services.values()) {
+      link.readReplies(listener).catch((err: unknown) => {
+        if (!isClosed(err)) this.#log.error('reply loop failed', { service: link.name, err })
+      })
+    }
+    const first = new Promise<void>((resolve) => { this.#firstStatus = resolve })
+    this.#readStatus().catch((err: unknown) => {
+      if (!isClosed(err)) this.#log.error('status loop failed', { err })
+    })
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, waitMs) })
+    await Promise.race([first, timeout])
+    clearTimeout(timer)
+    return this.#lastStatus !== 0
+  }
+
+  /** True when the broker spoke recently and counts at least one handler for the service. */
+  available (link: ServiceLink): boolean {
+    return link.handlers > 0 && Date.now() - this.#lastStatus <= this.#staleMs
+  }
+
+  async #readStatus (): Promise<void> {
+    for await (const [msg] of this.#status) {
+      const status = msg && decodeStatus(msg)
+      if (!status) {
+        this.#log.warn('ignored a malformed status message')
+        continue
+      }
+      if (status.boot !== this.#boot) {
+        if (this.#boot) this.#log.info('broker restarted', { boot: status.boot })
+        this.#boot = status.boot
+      }
+      this.#lastStatus = Date.now()
+      for (const [name, link] of this.services) link.handlers = status.handlers.get(name) ?? 0
+      if (this.#firstStatus) { this.#firstStatus(); this.#firstStatus = null }
+    }
+  }
+
+  close (): void {
+    this.#status.close()
+    for (const link of this.services.values()) link.close()
+  }
+}
+
+function isClosed (err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code
+  return code === 'EBADF' || code === 'ETERM' || code === 'ENOTSOCK'
+}

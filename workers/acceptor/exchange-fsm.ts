@@ -1,0 +1,182 @@
+/**
+ * The exchange machine: one connection id = one exchange (a request awaiting its reply,
+ * or one stream), not a TCP connection (ARCHITECTURE.md, "Connection ids and delivery").
+ * This file is data and types only; the actions (real I/O) live in the acceptor and are
+ * injected, as in Mongrel2's `state_machine.rl` / `connection.c` split.
+ *
+ * ```
+ *  Start ─OPEN─▶ Routing ─HANDLER─▶ Receiving ─REQ_RECV─▶ Queueing ─REQ_SENT─▶ Waiting ─REPLY─▶ Responding ⟲ REPLY, WRITABLE
+ *                   │                   │                     │                   │                 │
+ *                   ▼                   ▼                     ▼                   ▼                 ▼
+ *                 Done                Done                  Done                Done              Done
+ *      NOT_FOUND TOO_LARGE     TOO_LARGE UNAVAILABLE   UNAVAILABLE       TIMEOUT CLOSE      RESP_SENT TIMEOUT
+ *      BAD_REQUEST UNAVAILABLE REMOTE_CLOSE            REMOTE_CLOSE      FAILED REMOTE_CLOSE CLOSE FAILED REMOTE_CLOSE
+ *  any (state, event) pair not in the table ─▶ Error: `error` runs, the machine stops
+ * ```
+ * `npm run fsm -- dot|mermaid` prints the full diagram.
+ */
+import { compile, type Context, type Machine, type MachineDef, type Table } from '../../shared/fsm/machine.js'
+
+/** Event names, numbered from 1 in this order (0 = no event: wait for I/O). Never reorder: append. */
+export const EVENTS = [
+  'OPEN', 'HANDLER', 'NOT_FOUND', 'TOO_LARGE', 'BAD_REQUEST', 'UNAVAILABLE', 'REQ_RECV', 'REQ_SENT', 'REPLY',
+  'WRITABLE', 'RESP_SENT', 'REMOTE_CLOSE', 'TIMEOUT', 'CLOSE', 'FAILED'
+] as const
+export type EventName = typeof EVENTS[number]
+
+/** State names, numbered from 0 in this order. */
+export const STATES = ['Start', 'Routing', 'Receiving', 'Queueing', 'Waiting', 'Responding', 'Done', 'Error'] as const
+export type StateName = typeof STATES[number]
+
+/** Event numbers (`EVENTS.indexOf(name) + 1`; a test checks they agree). */
+export const Ev = {
+  OPEN: 1,
+  HANDLER: 2,
+  NOT_FOUND: 3,
+  TOO_LARGE: 4,
+  BAD_REQUEST: 5,
+  UNAVAILABLE: 6,
+  REQ_RECV: 7,
+  REQ_SENT: 8,
+  REPLY: 9,
+  WRITABLE: 10,
+  RESP_SENT: 11,
+  REMOTE_CLOSE: 12,
+  TIMEOUT: 13,
+  CLOSE: 14,
+  FAILED: 15
+} as const satisfies Record<EventName, number>
+export type ExchangeEvent = typeof Ev[EventName]
+
+/** State numbers (`STATES.indexOf(name)`). */
+export const St = {
+  Start: 0,
+  Routing: 1,
+  Receiving: 2,
+  Queueing: 3,
+  Waiting: 4,
+  Responding: 5,
+  Done: 6,
+  Error: 7
+} as const satisfies Record<StateName, number>
+export type ExchangeState = typeof St[StateName]
+
+/**
+ * What the acceptor does on each transition. Each action receives the exchange and the
+ * event that triggered it, and returns the next event, or 0 to wait for I/O (a body
+ * chunk, a reply, a drain, a timer). The comments say which events the table accepts
+ * back from each action; anything else sends the exchange to Error.
+ */
+export interface ExchangeActions<C> {
+  /** Start→Routing on OPEN: match host and route. Returns HANDLER, NOT_FOUND, TOO_LARGE or BAD_REQUEST. */
+  route(ctx: C, ev: number): number
+  /** Routing→Receiving on HANDLER: collect the body. Returns REQ_RECV, UNAVAILABLE, TOO_LARGE or 0 (more to come). */
+  readBody(ctx: C, ev: number): number
+  /** Receiving→Queueing on REQ_RECV: send the request to the broker. Returns REQ_SENT or UNAVAILABLE. */
+  toHandler(ctx: C, ev: number): number
+  /** Queueing→Waiting on REQ_SENT: arm the reply timeout. Usually returns 0. */
+  wait(ctx: C, ev: number): number
+  /** →Responding on REPLY: write a reply message. Returns 0, RESP_SENT, CLOSE or FAILED. */
+  writeReply(ctx: C, ev: number): number
+  /** Responding on WRITABLE: resume a blocked write. Returns 0, RESP_SENT, CLOSE or FAILED. */
+  drain(ctx: C, ev: number): number
+  /** Responding→Done on RESP_SENT: the response is complete; release the exchange. */
+  finish(ctx: C, ev: number): number
+  /** Waiting/Responding→Done on TIMEOUT: 504 if nothing was written, else cut the stream. */
+  timeout(ctx: C, ev: number): number
+  /** →Done on REMOTE_CLOSE: the client left; tell the handler (disconnect notice). */
+  abort(ctx: C, ev: number): number
+  /** Waiting/Responding→Done on CLOSE: the handler closed (empty reply, `Connection: close`). */
+  close(ctx: C, ev: number): number
+  /** Waiting/Responding→Done on FAILED: malformed reply or write failure; 502 if nothing was written. */
+  fail(ctx: C, ev: number): number
+  /** Routing→Done on NOT_FOUND: 404. */
+  notFound(ctx: C, ev: number): number
+  /** Routing/Receiving→Done on TOO_LARGE: 413. */
+  tooLarge(ctx: C, ev: number): number
+  /** Routing→Done on BAD_REQUEST: 400. */
+  badRequest(ctx: C, ev: number): number
+  /** Routing/Receiving/Queueing→Done on UNAVAILABLE: 503 (no handler, broker down, maintenance). */
+  unavailable(ctx: C, ev: number): number
+  /**
+   * The exchange is in Error: (state, event) was not in the table, an action returned a
+   * non-event, or a run looped (`fault`, see `Fault`). Log with names, answer 500 or drop,
+   * release. The return value is ignored: the machine stops.
+   */
+  error(ctx: C, ev: number, fault: number): unknown
+}
+
+/** Names the table may use: every action but `error`, which only the Error state runs. */
+export type ExchangeActionName = Exclude<keyof ExchangeActions<unknown>, 'error'>
+export type ExchangeTable = Table<StateName, EventName, ExchangeActionName>
+
+/** Reads like Mongrel2's state_machine.rl: `State: { EVENT: [action, Next] }`. Done and Error have no edges. */
+export const EXCHANGE_TABLE = {
+  Start: { OPEN: ['route', 'Routing'] },
+  Routing: {
+    HANDLER: ['readBody', 'Receiving'],
+    NOT_FOUND: ['notFound', 'Done'],
+    TOO_LARGE: ['tooLarge', 'Done'],
+    BAD_REQUEST: ['badRequest', 'Done'],
+    UNAVAILABLE: ['unavailable', 'Done'] // the maintenance filter rewrites HANDLER to this
+  },
+  Receiving: {
+    REQ_RECV: ['toHandler', 'Queueing'],
+    TOO_LARGE: ['tooLarge', 'Done'],
+    UNAVAILABLE: ['unavailable', 'Done'],
+    REMOTE_CLOSE: ['abort', 'Done']
+  },
+  Queueing: {
+    REQ_SENT: ['wait', 'Waiting'],
+    UNAVAILABLE: ['unavailable', 'Done'],
+    REMOTE_CLOSE: ['abort', 'Done']
+  },
+  Waiting: {
+    REPLY: ['writeReply', 'Responding'],
+    TIMEOUT: ['timeout', 'Done'],
+    REMOTE_CLOSE: ['abort', 'Done'],
+    CLOSE: ['close', 'Done'],
+    FAILED: ['fail', 'Done']
+  },
+  Responding: {
+    REPLY: ['writeReply', 'Responding'],
+    WRITABLE: ['drain', 'Responding'],
+    RESP_SENT: ['finish', 'Done'],
+    REMOTE_CLOSE: ['abort', 'Done'],
+    CLOSE: ['close', 'Done'],
+    FAILED: ['fail', 'Done'],
+    TIMEOUT: ['timeout', 'Done']
+  }
+} as const satisfies ExchangeTable
+
+/** The exchange machine's definition (data); `compile` it, or render it with shared/fsm/render.ts. */
+export const EXCHANGE = {
+  name: 'exchange',
+  states: STATES,
+  events: EVENTS,
+  initial: 'Start',
+  final: 'Done',
+  error: 'Error',
+  table: EXCHANGE_TABLE
+} as const satisfies MachineDef<StateName, EventName, ExchangeActionName>
+
+export type ExchangeMachine<C extends Context> = Machine<C, ExchangeActionName>
+
+/**
+ * A new exchange machine (its own filters and tracer) for contexts of type C.
+ *
+ * @example
+ * const fsm = createExchangeMachine<Slot>()
+ * fsm.reset(slot); fsm.run(slot, Ev.OPEN, actions)   // actions: ExchangeActions<Slot>
+ */
+export function createExchangeMachine<C extends Context> (): ExchangeMachine<C> {
+  return compile<C, ExchangeActionName>(EXCHANGE)
+}
+
+// Compiled at import so a broken table fails at startup; also serves the name lookups.
+const kNames = createExchangeMachine<Context>()
+
+/** `eventName(Ev.REPLY) === 'REPLY'`; out-of-range numbers print as `BAD_EVENT(n)`. */
+export function eventName (ev: number): string { return kNames.eventName(ev) }
+/** `stateName(St.Waiting) === 'Waiting'`; out-of-range numbers print as `BadState(n)`. */
+export function stateName (state: number): string { return kNames.stateName(state) }

@@ -1,0 +1,287 @@
+/**
+ * One exchange: a request awaiting its reply, or one open stream. It is the state
+ * machine's context, the response parser's sink, and the owner of its uWS response's
+ * callbacks. Exchanges are pooled: the callbacks are bound once per object, never per
+ * request, and every callback checks that the exchange still holds the same response.
+ *
+ * Lifetime of `res`: valid from the request until onAborted fires or end()/tryEnd()
+ * completes (uWS docs); after that it is set to null and never touched again.
+ */
+import type { HttpResponse } from '../../shared/uws.js'
+import type { Headers } from '../../shared/protocol/request.js'
+import { ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js'
+import type { Route } from './router.js'
+import type { ServiceLink } from './broker-link.js'
+import { Ev, St } from './exchange-fsm.js'
+
+/** What an exchange needs from the acceptor that owns it. */
+export interface ExchangeOwner {
+  run (ex: Exchange, ev: number): void
+  readonly maxQueuedBytes: number
+  readonly bodyLimit: number
+}
+
+export class Exchange implements ResponseSink {
+  state: number = St.Start
+  id = 0
+  res: HttpResponse | null = null
+  readonly owner: ExchangeOwner
+
+  // The request, read synchronously from uWS (HttpRequest is stack-allocated).
+  method = ''
+  path = ''
+  host = ''
+  remote = ''
+  headers: Headers = {}
+  isHead = false
+  route: Route | null = null
+  link: ServiceLink | null = null
+  /** Declared Content-Length, -1 when absent. */
+  expected = -1
+  /** Set when the request had a body to read (Content-Length > 0 or chunked). */
+  hasBody = false
+  body: Buffer | null = null
+  bodyLength = 0
+  /** The request was handed to the broker: its end must be told to the handler. */
+  sent = false
+  deadline = 0
+
+  // The response.
+  readonly parser = new ResponseParser()
+  /** The reply message being written (set before REPLY, cleared by writeReply). */
+  reply: Buffer | null = null
+  head: ResponseHead | null = null
+  /** Something was written to the client (then timeouts no longer answer 504). */
+  written = false
+  /** The response is complete on the wire (end()/tryEnd finished). */
+  complete = false
+  /** Body bytes that tryEnd could not take yet ('length' framing under backpressure). */
+  pending: Buffer | null = null
+  lastOffset = 0
+  /** 'chunked'/'close' bodies are written with write(); bytes written while blocked. */
+  blockedBytes = 0
+  /** The write queue passed `maxQueuedBytes`: the client is cut off. */
+  overflow = false
+  /** Close the connection once the pending bytes are out (empty reply while blocked). */
+  closeAfterDrain = false
+  /** Why the reply failed (logged by the fail action). */
+  failure: Error | null = null
+
+  // Callbacks bound once per pooled object.
+  readonly onAborted: () => void
+  readonly onData: (chunk: ArrayBuffer, isLast: boolean) => void
+  readonly onWritable: (offset: number) => boolean
+  readonly corkedReply: () => void
+  writableOk = true
+
+  constructor (owner: ExchangeOwner) {
+    this.owner = owner
+    this.onAborted = () => {
+      if (this.res === null) return
+      this.res = null
+      this.owner.run(this, Ev.REMOTE_CLOSE)
+    }
+    this.onData = (chunk, isLast) => { this.#onData(chunk, isLast) }
+    this.onWritable = (offset) => {
+      if (this.res === null) return true
+      this.lastWriteOffset = offset
+      // After the handler closed, the exchange is Done but its last bytes still drain.
+      if (this.state === St.Responding) this.owner.run(this, Ev.WRITABLE)
+      else this.drain()
+      return this.writableOk
+    }
+    this.corkedReply = () => { this.owner.run(this, Ev.REPLY) }
+    this.corkedTimeout = () => { this.owner.run(this, Ev.TIMEOUT) }
+  }
+
+  lastWriteOffset = 0
+  readonly corkedTimeout: () => void
+
+  /** Clears everything a previous exchange left, keeping the bound callbacks and parser. */
+  clear (): void {
+    this.state = St.Start
+    this.id = 0
+    this.res = null
+    this.method = ''
+    this.path = ''
+    this.host = ''
+    this.remote = ''
+    this.headers = {}
+    this.isHead = false
+    this.route = null
+    this.link = null
+    this.expected = -1
+    this.hasBody = false
+    this.body = null
+    this.bodyLength = 0
+    this.sent = false
+    this.deadline = 0
+    this.reply = null
+    this.head = null
+    this.written = false
+    this.complete = false
+    this.pending = null
+    this.lastOffset = 0
+    this.lastWriteOffset = 0
+    this.blockedBytes = 0
+    this.overflow = false
+    this.closeAfterDrain = false
+    this.failure = null
+    this.writableOk = true
+  }
+
+  #onData (chunk: ArrayBuffer, isLast: boolean): void {
+    if (this.res === null || this.state !== St.Receiving) return
+    const size = chunk.byteLength
+    const limit = this.owner.bodyLimit
+    if (this.bodyLength + size > limit) {
+      this.owner.run(this, Ev.TOO_LARGE)
+      return
+    }
+    if (size > 0) {
+      // uWS neuters `chunk` when this callback returns: copy now.
+      if (this.body === null || this.body.length < this.bodyLength + size) {
+        const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(this.expected, (this.bodyLength + size) * 2)))
+        if (this.body !== null) this.body.copy(grown, 0, 0, this.bodyLength)
+        this.body = grown
+      }
+      this.body.set(new Uint8Array(chunk), this.bodyLength)
+      this.bodyLength += size
+    }
+    if (isLast) this.owner.run(this, Ev.REQ_RECV)
+  }
+
+  // ResponseSink: called synchronously from parser.push()/close() inside writeReply.
+
+  onHead (head: ResponseHead): void {
+    this.head = head
+    const res = this.res
+    if (res === null || head.status < 200) return
+    res.writeStatus(statusLine(head.status, head.reason))
+    const headers = head.headers
+    for (let i = 0; i < headers.length; i++) {
+      const [name, value] = headers[i]!
+      // uWS always writes its own Date; a second one would confuse caches.
+      if (name.length === 4 && name.toLowerCase() === 'date') continue
+      res.writeHeader(name, value)
+    }
+    this.written = true
+    if (head.framing === 'none') {
+      res.endWithoutBody(head.contentLength >= 0 ? head.contentLength : undefined, head.connectionClose)
+      this.#ended()
+    }
+  }
+
+  onBody (chunk: Buffer): void {
+    const res = this.res
+    const head = this.head
+    if (res === null || head === null || this.complete) return
+    if (head.framing === 'length') {
+      if (this.pending !== null) {
+        this.#queue(chunk)
+      } else if (chunk.length === head.contentLength) {
+        // The whole body in one piece: the common case.
+        res.end(chunk, head.connectionClose)
+        this.#ended()
+      } else if (head.connectionClose) {
+        // tryEnd cannot close the connection afterwards: collect the body and end() once.
+        this.#queue(chunk)
+      } else {
+        this.#tryEnd(chunk)
+      }
+      return
+    }
+    // 'chunked' and 'close': uWS chunk-encodes write()s. It buffers what the socket
+    // refuses, so only count what is written while blocked, to bound that buffer.
+    if (this.blockedBytes > 0) {
+      this.blockedBytes += chunk.length
+      if (this.blockedBytes > this.owner.maxQueuedBytes) { this.overflow = true; return }
+    }
+    if (!res.write(chunk)) {
+      if (this.blockedBytes === 0) {
+        this.blockedBytes = 1
+        res.onWritable(this.onWritable)
+      }
+    }
+  }
+
+  onEnd (): void {
+    const res = this.res
+    const head = this.head
+    if (res === null || head === null || this.complete) return
+    if (head.framing === 'length') {
+      if (head.connectionClose && this.pending !== null) {
+        res.end(this.pending, true)
+        this.pending = null
+        this.#ended()
+      }
+      // Otherwise tryEnd finishes the response when the last byte is taken.
+      return
+    }
+    if (head.framing === 'chunked' || head.framing === 'close') {
+      res.end(undefined, head.connectionClose || head.framing === 'close')
+      this.#ended()
+    }
+  }
+
+  /** Streams part of a Content-Length body; keeps what the socket refuses. */
+  #tryEnd (chunk: Buffer): void {
+    const res = this.res!
+    this.lastOffset = res.getWriteOffset()
+    const [ok, done] = res.tryEnd(chunk, this.head!.contentLength)
+    if (done) {
+      this.#ended()
+    } else if (!ok) {
+      this.pending = chunk
+      res.onWritable(this.onWritable)
+    }
+  }
+
+  #queue (chunk: Buffer): void {
+    const size = (this.pending?.length ?? 0) + chunk.length
+    if (size > this.owner.maxQueuedBytes) { this.overflow = true; return }
+    // Reply frames are fresh buffers per message, but a view must not outlive its message
+    // batch: copy into one buffer.
+    this.pending = this.pending === null ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk], size)
+  }
+
+  /**
+   * The socket can take more (WRITABLE). Returns true when the response is complete.
+   * Sets `writableOk` for uWS: false keeps onWritable armed.
+   */
+  drain (): boolean {
+    const res = this.res
+    const head = this.head
+    if (res === null || head === null) return false
+    if (head.framing === 'length' && this.pending !== null && !head.connectionClose) {
+      const [ok, done] = res.tryEnd(this.pending.subarray(this.lastWriteOffset - this.lastOffset), head.contentLength)
+      if (done) {
+        this.pending = null
+        this.#ended()
+      } else if (ok) {
+        this.pending = null
+      }
+      this.writableOk = ok
+    } else {
+      this.blockedBytes = 0
+      this.writableOk = true
+    }
+    if (this.closeAfterDrain && this.pending === null && this.res !== null) {
+      const res = this.res
+      this.res = null
+      res.close()
+    }
+    return this.complete
+  }
+
+  #ended (): void {
+    this.complete = true
+    this.res = null
+  }
+}
+
+/** `200 OK`; the common line is a constant so the hot path builds no string. */
+function statusLine (status: number, reason: string): string {
+  if (status === 200 && reason === 'OK') return '200 OK'
+  return reason === '' ? String(status) : status + ' ' + reason
+}
