@@ -63,11 +63,30 @@ function isMethodJson (msg: Buffer, pathAt: number): boolean {
   return headers.indexOf(kJsonMethodJson) >= 0 || headers.indexOf(kTnetMethodJson) >= 0
 }
 
+/**
+ * PUB drops every message its peer has not subscribed to yet (ZeroMQ's slow joiner), and
+ * Mongrel2 queues requests at its PUSH while no handler is connected: pulling before the
+ * reply path is up loses the first replies, and those clients hang. So: PUB first, wait for
+ * its handshake and a moment for the SUB's subscription to follow, then PULL.
+ */
+async function whenPubReady (sock: Publisher): Promise<void> {
+  const events = sock.events
+  for (;;) {
+    const ev = await events.receive()
+    if (ev.type === 'handshake') break
+  }
+  events.close()
+  await new Promise((resolveWait) => { setTimeout(resolveWait, kSubscribeGraceMs) })
+}
+const kSubscribeGraceMs = 50
+
 const pull = new Pull({ linger: 0 })
-// PUB drops silently at its high-water mark (default 1000): never let a burst lose replies.
+// PUB also drops silently at its high-water mark (default 1000): never let a burst lose replies.
 const pub = new Publisher({ linger: 0, sendHighWaterMark: 100_000 })
-pull.connect(kSendSpec)
+const ready = whenPubReady(pub)
 pub.connect(kRecvSpec)
+await ready
+pull.connect(kSendSpec)
 process.stderr.write(`m2-hello: pid ${process.pid} PULL ${kSendSpec} PUB ${kRecvSpec}\n`)
 
 function shutdown (): void {

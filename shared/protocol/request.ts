@@ -128,8 +128,10 @@ function writeJsonHeaders (headers: Headers): number {
       reserve(p, 1)
       gScratch[p++] = kOpenBracket
       for (let j = 0; j < value.length; j++) {
+        const item = value[j]
+        if (typeof item !== 'string') throw badValue(key, value)
         if (j > 0) gScratch[p++] = kComma
-        p = writeJsonString(p, value[j]!)
+        p = writeJsonString(p, item)
       }
       reserve(p, 2)
       gScratch[p++] = kCloseBracket
@@ -179,7 +181,14 @@ function writeTnetHeaders (headers: Headers): number {
       const guess = 3
       const itemsStart = p + guess + 1
       let q = itemsStart
-      for (let j = 0; j < value.length; j++) q = writeTnetString(q, value[j]!)
+      for (let j = 0; j < value.length; j++) {
+        const item = value[j]
+        if (typeof item !== 'string') {
+          gKeys.fill('', 0, i)
+          throw badValue(key, value)
+        }
+        q = writeTnetString(q, item)
+      }
       const n = q - itemsStart
       const digits = decimalLength(n)
       if (digits !== guess) {
@@ -199,7 +208,7 @@ function writeTnetHeaders (headers: Headers): number {
 }
 
 function badValue (key: string, value: unknown): SwitchboardError {
-  return new SwitchboardError('SWB_ERR_REQUEST_HEADERS', `header '${key}' must be a string or an array of strings, got ${value === null ? 'null' : typeof value}`)
+  return new SwitchboardError('SWB_ERR_REQUEST_HEADERS', `header '${key}' must be a string or an array of strings, got ${value === null ? 'null' : Array.isArray(value) ? 'an array with a non-string' : typeof value}`)
 }
 
 /** Write `LEN:bytes,` for a string at `p` in gScratch; returns the offset after it. */

@@ -242,6 +242,7 @@ test('encodeRequest refuses what the envelope cannot carry', (t) => {
   for (const p of ['json', 'tnetstring'] as const) {
     t.throws(() => encodeRequest(b('U'), 1, '/', { a: 'ok', b: 1 } as unknown as Headers, kEmpty, p), { code: 'SWB_ERR_REQUEST_HEADERS' })
     t.throws(() => encodeRequest(b('U'), 1, '/', { c: undefined } as unknown as Headers, kEmpty, p), { code: 'SWB_ERR_REQUEST_HEADERS' })
+    t.throws(() => encodeRequest(b('U'), 1, '/', { d: ['x', 2] } as unknown as Headers, kEmpty, p), { code: 'SWB_ERR_REQUEST_HEADERS' })
   }
   // a failed call leaves no state behind
   t.is(encodeRequest(b('U'), 1, '/', { a: 'b' }, kEmpty, 'tnetstring').toString(), 'U 1 / 8:1:a,1:b,}0:,')

@@ -1,0 +1,111 @@
+/**
+ * The handler API for TypeScript/JavaScript apps. An app module default-exports one
+ * function; the handler host runs it (in a piscina worker thread, or inline) for every
+ * request of its service:
+ *
+ * ```ts
+ * import type { Handler } from '../../workers/handler/api.js'
+ * const app: Handler = (req, ctx) => {
+ *   if (req.path === '/hello') return 'Hello World\n'           // 200 text/plain
+ *   if (req.method === 'POST') return { status: 201, body: req.json() }  // JSON
+ *   // return nothing and call nothing: the exchange is held (long-poll); any handler
+ *   // process may answer it later with ctx.deliver(req.sender, [req.id], bytes)
+ * }
+ * export default app
+ * ```
+ *
+ * Replies go to a connection id, so code anywhere can answer or push to any exchange:
+ * a target is always a sender (the acceptor's UUID) and its ids.
+ */
+
+export type HeaderValue = string | string[]
+
+export interface Request {
+  /** The acceptor's UUID: with `id`, the address to reply to. */
+  readonly sender: string
+  readonly id: number
+  /** Decoded path, without the query. */
+  readonly path: string
+  readonly method: string
+  /** Raw query string without '?', '' when none. */
+  readonly query: string
+  /** Client headers (lower-case names, repeats as arrays) plus Mongrel2's upper-case keys. */
+  readonly headers: Readonly<Record<string, HeaderValue>>
+  readonly body: Buffer
+  /** The body as UTF-8 text. */
+  text (): string
+  /** The body parsed as JSON; throws a SyntaxError on bad JSON (the host answers 400). */
+  json<T = unknown> (): T
+}
+
+/** A response the host turns into HTTP/1.1 bytes with a Content-Length. */
+export interface Response {
+  status?: number
+  headers?: Record<string, HeaderValue>
+  /** A string or bytes as is; anything else is sent as JSON. */
+  body?: string | Uint8Array | unknown
+}
+
+export type HandlerResult = Response | string | Uint8Array | undefined | void
+
+export interface Context {
+  /** Answer this request: a Response, text (200 text/plain) or raw HTTP bytes (Uint8Array). */
+  reply (res: Response | string | Uint8Array): void
+  /** Send raw bytes (an HTTP response, a chunk of a stream) to any exchanges of one acceptor. */
+  deliver (sender: string, ids: readonly number[], bytes: Uint8Array | string): void
+  /** Close exchanges (Mongrel2's empty reply): the acceptor ends them and their connections. */
+  close (sender: string, ids: readonly number[]): void
+}
+
+export type Handler = (req: Request, ctx: Context) => HandlerResult | Promise<HandlerResult>
+
+/** Optional named export `onDisconnect`: an exchange the app saw ended without its reply. */
+export type DisconnectHandler = (sender: string, id: number, ctx: Context) => void | Promise<void>
+
+const kReasons: Record<number, string> = {
+  200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found',
+  304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
+  405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests',
+  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout'
+}
+
+const kTextType = 'text/plain; charset=utf-8'
+const kJsonType = 'application/json'
+
+/** HTTP/1.1 bytes for a Response, text or raw bytes (raw bytes pass through unchanged). */
+export function formatResponse (res: Response | string | Uint8Array): Buffer {
+  if (res instanceof Uint8Array) return Buffer.isBuffer(res) ? res : Buffer.from(res.buffer, res.byteOffset, res.byteLength)
+  if (typeof res === 'string') return textResponse(200, res)
+  const status = res.status ?? 200
+  let body: Buffer
+  let type: string | undefined
+  if (res.body === undefined || res.body === null) body = kNoBody
+  else if (typeof res.body === 'string') { body = Buffer.from(res.body); type = kTextType }
+  else if (res.body instanceof Uint8Array) { body = Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength); type = 'application/octet-stream' }
+  else { body = Buffer.from(JSON.stringify(res.body)); type = kJsonType }
+  let head = `HTTP/1.1 ${status} ${kReasons[status] ?? 'Status'}\r\n`
+  let hasType = false
+  if (res.headers) {
+    for (const name in res.headers) {
+      const lower = name.toLowerCase()
+      if (lower === 'content-length') continue
+      if (lower === 'content-type') hasType = true
+      const value = res.headers[name]!
+      if (Array.isArray(value)) for (const v of value) head += `${name}: ${v}\r\n`
+      else head += `${name}: ${value}\r\n`
+    }
+  }
+  if (!hasType && type !== undefined) head += `Content-Type: ${type}\r\n`
+  const noBody = status === 204 || status === 304
+  if (!noBody) head += `Content-Length: ${body.length}\r\n`
+  head += '\r\n'
+  return noBody || body.length === 0 ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body])
+}
+
+const kNoBody = Buffer.alloc(0)
+
+export function textResponse (status: number, text: string): Buffer {
+  const body = Buffer.from(text)
+  const head = `HTTP/1.1 ${status} ${kReasons[status] ?? 'Status'}\r\nContent-Type: ${kTextType}\r\nContent-Length: ${body.length}\r\n\r\n`
+  return Buffer.concat([Buffer.from(head, 'latin1'), body])
+}

@@ -1,0 +1,192 @@
+/**
+ * The handler host: a Mongrel2 handler like any other (PULL from the service's
+ * send_spec, PUB to its recv_spec) that runs a JS/TS app in a piscina pool.
+ *
+ *   broker PUSH ─▶ PULL ─▶ batch (one event-loop turn, ≤ maxBatch) ─▶ pool task
+ *   broker XSUB ◀─ PUB  ◀─ replies grouped by sender, one multipart message each
+ *
+ * Replies for one acceptor travel as one multipart message: PUB/SUB routes on the first
+ * frame, and the acceptor (like Mongrel2) reads every frame as a reply.
+ * In-flight batches are bounded; past the bound the host stops reading, the PULL
+ * queue fills and the broker's PUSH sends to other handlers instead.
+ */
+import { BroadcastChannel } from 'node:worker_threads'
+import { fileURLToPath } from 'node:url'
+import { Piscina } from 'piscina'
+import * as zmq from 'zeromq'
+import type { Config } from '../../shared/config/types.js'
+import type { Logger } from '../../shared/log.js'
+import { encodeReply } from '../../shared/protocol/reply.js'
+import { textResponse } from './api.js'
+import { pack, unpack } from './frames.js'
+import { Outbox, loadApp, runBatch, type App } from './runner.js'
+import type { TaskInput } from './task.js'
+
+const kTaskFile = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './task.ts' : './task.js', import.meta.url))
+
+export class HandlerHost {
+  readonly #config: Readonly<Config>
+  readonly #log: Logger
+  readonly #pull: zmq.Pull
+  readonly #pub: zmq.Publisher
+  readonly #pool: Piscina | null
+  readonly #channelName = `switchboard-handler-${process.pid}`
+  readonly #channel: BroadcastChannel
+  readonly #maxInflight: number
+  #app: App | null = null
+  #pending: Buffer[] = []
+  #scheduled = false
+  #inflight = 0
+  #resume: (() => void) | null = null
+  #outQueue: Array<Buffer[]> = []
+  #sending = false
+  #stopped = false
+
+  constructor (config: Readonly<Config>, log: Logger) {
+    this.#config = config
+    this.#log = log
+    const h = config.handler
+    this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 1000 })
+    this.#pub = new zmq.Publisher({ linger: 1000, sendHighWaterMark: config.broker.hwm })
+    this.#pool = h.threads === 0
+      ? null
+      : new Piscina({
+        filename: kTaskFile,
+        minThreads: h.threads,
+        maxThreads: h.threads,
+        concurrentTasksPerWorker: h.concurrentTasksPerWorker,
+        idleTimeout: Infinity
+      })
+    this.#maxInflight = Math.max(2, h.threads) * h.concurrentTasksPerWorker
+    this.#channel = new BroadcastChannel(this.#channelName)
+    this.#channel.onmessage = (ev) => { this.#send([Buffer.from((ev as { data: Uint8Array }).data)]) }
+    this.#channel.unref()
+  }
+
+  async start (): Promise<void> {
+    const h = this.#config.handler
+    const svc = this.#config.services[h.service]!
+    // Load the app here too: a broken module fails the start, not every request.
+    this.#app = await loadApp(h.app)
+    this.#pub.connect(svc.recvSpec)
+    this.#pull.connect(svc.sendSpec)
+    this.#log.info('handler ready', {
+      service: h.service, app: h.app, threads: h.threads, pull: svc.sendSpec, pub: svc.recvSpec, pid: process.pid
+    })
+    void this.#receive()
+  }
+
+  async #receive (): Promise<void> {
+    try {
+      for await (const frames of this.#pull) {
+        for (let i = 0; i < frames.length; i++) this.#pending.push(frames[i]!)
+        if (!this.#scheduled) {
+          this.#scheduled = true
+          setImmediate(() => { this.#flush() })
+        }
+        if (this.#inflight >= this.#maxInflight) await new Promise<void>((resolve) => { this.#resume = resolve })
+      }
+    } catch (err) {
+      if (!this.#stopped) this.#log.error('receive loop failed', { err })
+    }
+  }
+
+  #flush (): void {
+    this.#scheduled = false
+    const max = this.#config.handler.maxBatch
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.length <= max ? this.#pending : this.#pending.splice(0, max)
+      if (batch === this.#pending) this.#pending = []
+      this.#inflight++
+      this.#run(batch).finally(() => {
+        this.#inflight--
+        if (this.#resume !== null && this.#inflight < this.#maxInflight) {
+          const resume = this.#resume
+          this.#resume = null
+          resume()
+        }
+      })
+    }
+  }
+
+  async #run (batch: Buffer[]): Promise<void> {
+    if (this.#pool === null) {
+      const out = new Outbox((frame) => { this.#send([frame]) })
+      await runBatch(this.#app!, batch, out)
+      const frames = out.frames!
+      out.frames = null
+      this.#send(frames)
+      return
+    }
+    const packed = pack(batch)
+    const input: TaskInput = { app: this.#config.handler.app, channel: this.#channelName, batch: packed }
+    try {
+      const result = await this.#pool.run(input, {
+        transferList: [packed.buffer as ArrayBuffer],
+        signal: AbortSignal.timeout(this.#config.handler.taskTimeoutMs)
+      }) as Uint8Array
+      this.#send(unpack(Buffer.from(result.buffer, result.byteOffset, result.byteLength)))
+    } catch (err) {
+      // The worker threw outside a handler, crashed, or hung past the limit: piscina has
+      // replaced it. Every request of the batch gets a 500; the pool carries on.
+      const aborted = (err as Error).name === 'AbortError'
+      this.#log.error(aborted ? 'batch exceeded the per-request limit; worker replaced' : 'worker failed; replaced', {
+        requests: batch.length, limitMs: this.#config.handler.taskTimeoutMs, err
+      })
+      this.#send(batch.map(failureReply).filter((f): f is Buffer => f !== null))
+    }
+  }
+
+  /** Groups reply frames by sender and queues one multipart message per sender. */
+  #send (frames: Buffer[]): void {
+    if (frames.length === 0 || this.#stopped) return
+    if (frames.length === 1) {
+      this.#outQueue.push(frames)
+    } else {
+      const bySender = new Map<string, Buffer[]>()
+      for (const f of frames) {
+        const space = f.indexOf(0x20)
+        const sender = f.toString('latin1', 0, space < 0 ? f.length : space)
+        let group = bySender.get(sender)
+        if (group === undefined) bySender.set(sender, group = [])
+        group.push(f)
+      }
+      for (const group of bySender.values()) this.#outQueue.push(group)
+    }
+    if (!this.#sending) void this.#pump()
+  }
+
+  async #pump (): Promise<void> {
+    this.#sending = true
+    try {
+      while (this.#outQueue.length > 0) {
+        const queue = this.#outQueue
+        this.#outQueue = []
+        for (const msg of queue) await this.#pub.send(msg)
+      }
+    } catch (err) {
+      if (!this.#stopped) this.#log.error('send failed', { err })
+    } finally {
+      this.#sending = false
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.#stopped = true
+    this.#pull.close()
+    if (this.#pool !== null) await this.#pool.destroy()
+    this.#channel.close()
+    this.#pub.close()
+  }
+}
+
+/** A 500 reply for a request whose batch failed; null for control messages. */
+function failureReply (msg: Buffer): Buffer | null {
+  const s1 = msg.indexOf(0x20)
+  const s2 = s1 < 0 ? -1 : msg.indexOf(0x20, s1 + 1)
+  const s3 = s2 < 0 ? -1 : msg.indexOf(0x20, s2 + 1)
+  if (s3 < 0 || msg[s2 + 1] === 0x40 /* '@': control message, never answered */) return null
+  const id = Number(msg.toString('latin1', s1 + 1, s2))
+  if (!Number.isInteger(id)) return null
+  return encodeReply(msg.subarray(0, s1), [id], textResponse(500, 'the handler failed or took too long\n'))
+}
