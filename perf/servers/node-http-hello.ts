@@ -18,3 +18,11 @@ const server = createServer(onRequest)
 server.listen(kPort, '127.0.0.1', () => {
   process.stdout.write(`node-http-hello: listening on 127.0.0.1:${kPort} pid ${process.pid}\n`)
 })
+
+// Exit by draining, not process.exit: clinic's samplers flush on beforeExit.
+function drain (): void {
+  server.close()
+  server.closeAllConnections()
+}
+process.once('SIGINT', drain)
+process.once('SIGTERM', drain)

@@ -17,4 +17,11 @@ app.any('/*', (res) => { res.end(kBody) })
     process.exit(1)
   }
   process.stdout.write(`uws-hello: listening on 127.0.0.1:${kPort} pid ${process.pid}\n`)
+  // Exit by draining, not process.exit: clinic's samplers flush on beforeExit.
+  const drain = (): void => {
+    uws.us_listen_socket_close(ls)
+    ;(app as unknown as ListenableApp).close()
+  }
+  process.once('SIGINT', drain)
+  process.once('SIGTERM', drain)
 })

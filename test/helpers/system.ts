@@ -1,0 +1,176 @@
+/**
+ * Starts Switchboard's real processes (broker, acceptor, handler hosts, any handler
+ * command) on private endpoints for one test, and stops every one of them in teardown,
+ * even when the test fails. Broker endpoints are ipc:// sockets in a fresh temp dir and
+ * the acceptor listens on port 0, so tests never collide on ports.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { ExecutionContext } from 'ava'
+
+export const kRoot = resolve(import.meta.dirname, '../..')
+
+export class Proc {
+  readonly name: string
+  readonly child: ChildProcess
+  output = ''
+  readonly exited: Promise<number | null>
+  #waiters: Array<{ re: RegExp, resolve: (m: RegExpMatchArray) => void }> = []
+
+  constructor (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = kRoot) {
+    this.name = name
+    this.child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const onData = (chunk: Buffer) => {
+      this.output += chunk.toString()
+      this.#waiters = this.#waiters.filter((w) => {
+        const m = this.output.match(w.re)
+        if (m) w.resolve(m)
+        return !m
+      })
+    }
+    this.child.stdout!.on('data', onData)
+    this.child.stderr!.on('data', onData)
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)))
+  }
+
+  get pid (): number { return this.child.pid! }
+
+  /** Resolves when the output matches `re`; rejects after `ms` with the output so far. */
+  waitFor (re: RegExp, ms = 15000): Promise<RegExpMatchArray> {
+    const m = this.output.match(re)
+    if (m) return Promise.resolve(m)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name}: no ${re} within ${ms} ms; output:\n${this.output}`)), ms)
+      this.#waiters.push({ re, resolve: (match) => { clearTimeout(timer); resolve(match) } })
+      this.exited.then((code) => {
+        clearTimeout(timer)
+        reject(new Error(`${this.name} exited (${code}) before ${re}; output:\n${this.output}`))
+      }, () => {})
+    })
+  }
+
+  /** Signals the process (by PID) and waits for it to exit, SIGKILL after `ms`. */
+  async stop (signal: NodeJS.Signals = 'SIGTERM', ms = 5000): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode
+    this.child.kill(signal)
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), ms)
+    const code = await this.exited
+    clearTimeout(timer)
+    return code
+  }
+}
+
+export interface SystemOptions {
+  /** Merged into the generated config file (services/hosts replace the defaults). */
+  config?: Record<string, unknown>
+  /** How many TS handler hosts to start (default 1; 0 for none). */
+  handlers?: number
+  /** App module for the handler hosts (default: the demo app). */
+  app?: string
+  /** Extra env for every process. */
+  env?: NodeJS.ProcessEnv
+}
+
+export interface ServiceEndpoints { sendSpec: string; recvSpec: string; requests: string; replies: string }
+
+export class System {
+  readonly dir: string
+  readonly configFile: string
+  readonly procs: Proc[] = []
+  readonly env: NodeJS.ProcessEnv
+  readonly demo: ServiceEndpoints
+  port = 0
+  #app: string | undefined
+
+  constructor (opts: SystemOptions) {
+    this.dir = mkdtempSync(join(tmpdir(), 'swb-test-'))
+    this.demo = {
+      sendSpec: `ipc://${this.dir}/send`,
+      recvSpec: `ipc://${this.dir}/recv`,
+      requests: `ipc://${this.dir}/requests`,
+      replies: `ipc://${this.dir}/replies`
+    }
+    const config = {
+      acceptor: { port: 0, drainMs: 1000 },
+      broker: { status: `ipc://${this.dir}/status` },
+      services: { demo: { ...this.demo, protocol: 'json' } },
+      ...opts.config
+    }
+    this.configFile = join(this.dir, 'config.json')
+    writeFileSync(this.configFile, JSON.stringify(config, null, 2))
+    this.#app = opts.app
+    this.env = {
+      ...process.env,
+      SWITCHBOARD_CONFIG: this.configFile,
+      SWITCHBOARD_DEMO_DIR: join(this.dir, 'demo-waiters'),
+      UV_THREADPOOL_SIZE: '16',
+      ...opts.env
+    }
+  }
+
+  get url (): string { return `http://127.0.0.1:${this.port}` }
+
+  spawn (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+    const proc = new Proc(name, cmd, args, { ...this.env, ...env })
+    this.procs.push(proc)
+    return proc
+  }
+
+  node (name: string, file: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Proc {
+    return this.spawn(name, process.execPath, ['--import', 'tsx', file, ...args], env)
+  }
+
+  async startBroker (): Promise<Proc> {
+    const broker = this.node('broker', 'broker/main.ts')
+    await broker.waitFor(/broker: ready/)
+    return broker
+  }
+
+  async startAcceptor (env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+    const acceptor = this.node('acceptor', 'workers/acceptor/main.ts', [], env)
+    const m = await acceptor.waitFor(/listening url=http:\/\/[^:]+:(\d+)\//)
+    this.port = Number(m[1])
+    return acceptor
+  }
+
+  /** A TS handler host; resolves once the broker can count it (ZeroMQ connects lazily). */
+  async startHandler (app = this.#app, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+    const args = app === undefined ? [] : [app]
+    const handler = this.node('handler', 'workers/handler/main.ts', args, env)
+    await handler.waitFor(/handler ready/)
+    return handler
+  }
+
+  async stop (): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.stop('SIGKILL').catch(() => null)))
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+
+  /** Everything the processes printed, for failure messages. */
+  logs (): string {
+    return this.procs.map((p) => `--- ${p.name} (${p.pid}) ---\n${p.output}`).join('\n')
+  }
+}
+
+/** Broker + acceptor + handlers, stopped in t.teardown whatever happens. */
+export async function startSystem (t: ExecutionContext, opts: SystemOptions = {}): Promise<System> {
+  const sys = new System(opts)
+  t.teardown(() => sys.stop())
+  await sys.startBroker()
+  const handlers = opts.handlers ?? 1
+  for (let i = 0; i < handlers; i++) await sys.startHandler()
+  await sys.startAcceptor()
+  if (handlers > 0) await waitUntil(async () => (await fetch(sys.url + '/__probe__', { method: 'HEAD' })).status !== 503, 5000)
+  return sys
+}
+
+export async function waitUntil (check: () => Promise<boolean> | boolean, ms: number, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+}
