@@ -6,7 +6,7 @@
 #   npm run profile -- broker 20          (doctor, the broker, 20 s of load)
 #   npm run profile:flame -- acceptor
 #
-# Env: PORT     HTTP port the load goes to (default 8080; set it to the acceptor's port in the
+# Env: PORT     HTTP port the load goes to (default 6767, the acceptor default; match it to the
 #               config; uws-hello/node-http-hello are given it as env PORT)
 #      URL      full load URL, overrides PORT (default http://127.0.0.1:$PORT/)
 #      CONNS    wrk connections (default 50)
@@ -26,7 +26,7 @@ set -euo pipefail
 TOOL=${1:-doctor}
 TARGET=${2:-acceptor}
 SECS=${3:-10}
-PORT=${PORT:-8080}
+PORT=${PORT:-6767}
 URL=${URL:-http://127.0.0.1:${PORT}/}
 CONNS=${CONNS:-50}
 CLINIC=(npx -y clinic@13.0.0)

@@ -22,6 +22,8 @@ import { pack, unpack } from './frames.js'
 import { Outbox, loadApp, runBatch, type App } from './runner.js'
 import type { TaskInput } from './task.js'
 
+/** Time for subscriptions to follow the PUB handshake (they travel right behind it). */
+const kSubscribeGraceMs = 50
 const kTaskFile = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './task.ts' : './task.js', import.meta.url))
 
 export class HandlerHost {
@@ -68,7 +70,16 @@ export class HandlerHost {
     const svc = this.#config.services[h.service]!
     // Load the app here too: a broken module fails the start, not every request.
     this.#app = await loadApp(h.app)
+    // PUB drops what is published before the broker's subscriptions (the acceptors'
+    // UUIDs) arrive. Pull requests only once the reply path is up, or the first replies
+    // vanish and their clients wait for the timeout.
+    const events = this.#pub.events
+    this.#log.info('connecting to the broker', { pub: svc.recvSpec })
+    const connected = new Promise<void>((resolve) => { events.on('handshake', () => resolve()) })
     this.#pub.connect(svc.recvSpec)
+    await connected
+    events.close()
+    await new Promise((resolve) => setTimeout(resolve, kSubscribeGraceMs))
     this.#pull.connect(svc.sendSpec)
     this.#log.info('handler ready', {
       service: h.service, app: h.app, threads: h.threads, pull: svc.sendSpec, pub: svc.recvSpec, pid: process.pid
