@@ -47,7 +47,8 @@ export const defaults: Readonly<Config> = deepFreeze({
       recvSpec: 'tcp://127.0.0.1:9996',
       requests: 'tcp://127.0.0.1:9995',
       replies: 'tcp://127.0.0.1:9994',
-      protocol: 'json'
+      protocol: 'json',
+      batch: false
     }
   },
   hosts: [

@@ -20,6 +20,12 @@ export interface ServiceConfig {
   replies: string
   /** Header encoding handlers of this service expect; default `'json'`. */
   protocol: HeaderProtocol
+  /**
+   * Switchboard-only links: the acceptor sends many requests per ZeroMQ message (one
+   * frame each). Only for services whose handlers read every frame (Switchboard's handler
+   * host does; so does a pyzmq `recv()` loop). Default false: one message per request.
+   */
+  batch: boolean
 }
 
 export interface RouteConfig {
@@ -113,7 +119,7 @@ export type RouteInput = string | { service: string; timeoutMs?: number }
 export interface ConfigInput {
   acceptor?: Partial<AcceptorConfig>
   broker?: Partial<BrokerConfig>
-  services?: Record<string, Omit<ServiceConfig, 'protocol'> & { protocol?: HeaderProtocol }>
+  services?: Record<string, Omit<ServiceConfig, 'protocol' | 'batch'> & { protocol?: HeaderProtocol, batch?: boolean }>
   hosts?: Array<{ name: string; matching?: string; routes: Record<string, RouteInput> }>
   handler?: Partial<HandlerConfig>
 }

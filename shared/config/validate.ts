@@ -124,7 +124,8 @@ const kServiceFields: Record<string, Field> = {
   recvSpec: kEndpoint,
   requests: kEndpoint,
   replies: kEndpoint,
-  protocol: kProtocol
+  protocol: kProtocol,
+  batch: { ...kBool, fallback: false }
 }
 
 const kHostFields: Record<string, Field> = {

@@ -59,3 +59,55 @@ export async function rawRequest (port: number, bytes: string, until: (data: str
     c.destroy()
   }
 }
+
+export interface ParsedResponse {
+  status: number
+  /** Lower-case names; repeats joined with ', '. */
+  headers: Record<string, string>
+  body: string
+  /** Bytes after the end of this response. */
+  rest: string
+}
+
+/**
+ * Strictly parses one HTTP/1.1 response from raw bytes (latin1 text), decoding
+ * Content-Length and chunked bodies; null while incomplete. Throws on bad framing, so a
+ * test sees a corrupt stream as an error, not as a short body.
+ */
+export function parseResponse (data: string): ParsedResponse | null {
+  const headEnd = data.indexOf('\r\n\r\n')
+  if (headEnd < 0) return null
+  const lines = data.slice(0, headEnd).split('\r\n')
+  const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0]!)
+  if (!m) throw new Error(`bad status line ${JSON.stringify(lines[0])}`)
+  const headers: Record<string, string> = {}
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':')
+    if (colon <= 0) throw new Error(`bad header line ${JSON.stringify(line)}`)
+    const name = line.slice(0, colon).toLowerCase()
+    const value = line.slice(colon + 1).trim()
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value
+  }
+  let p = headEnd + 4
+  if (headers['transfer-encoding']?.toLowerCase() === 'chunked') {
+    let body = ''
+    for (;;) {
+      const eol = data.indexOf('\r\n', p)
+      if (eol < 0) return null
+      const sizeText = data.slice(p, eol)
+      if (!/^[0-9a-fA-F]+$/.test(sizeText)) throw new Error(`bad chunk size ${JSON.stringify(sizeText.slice(0, 40))} at ${p}`)
+      const size = parseInt(sizeText, 16)
+      const start = eol + 2
+      if (data.length < start + size + 2) return null
+      if (data.slice(start + size, start + size + 2) !== '\r\n') {
+        throw new Error(`chunk at ${p} not followed by CRLF: ${JSON.stringify(data.slice(start + size, start + size + 40))}`)
+      }
+      p = start + size + 2
+      if (size === 0) return { status: Number(m[1]), headers, body, rest: data.slice(p) }
+      body += data.slice(start, start + size)
+    }
+  }
+  const length = Number(headers['content-length'] ?? 0)
+  if (data.length < p + length) return null
+  return { status: Number(m[1]), headers, body: data.slice(p, p + length), rest: data.slice(p + length) }
+}

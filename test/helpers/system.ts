@@ -71,6 +71,8 @@ export interface SystemOptions {
   app?: string
   /** Extra env for every process. */
   env?: NodeJS.ProcessEnv
+  /** Header encoding of the generated demo service (default 'json'). */
+  protocol?: 'json' | 'tnetstring' | 'msgpack'
 }
 
 export interface ServiceEndpoints { sendSpec: string; recvSpec: string; requests: string; replies: string }
@@ -95,7 +97,7 @@ export class System {
     const config = {
       acceptor: { port: 0, drainMs: 1000 },
       broker: { status: `ipc://${this.dir}/status` },
-      services: { demo: { ...this.demo, protocol: 'json' } },
+      services: { demo: { ...this.demo, protocol: opts.protocol ?? 'json' } },
       ...opts.config
     }
     this.configFile = join(this.dir, 'config.json')

@@ -13,6 +13,9 @@ import type { Config, HeaderProtocol } from '../../shared/config/types.js'
 import type { Logger } from '../../shared/log.js'
 import { decodeStatus } from '../../shared/protocol/status.js'
 
+/** Requests per multipart message on batched links. */
+const kMaxFrames = 256
+
 export type ReplyListener = (link: ServiceLink, frame: Buffer) => void
 
 export class ServiceLink {
@@ -25,14 +28,18 @@ export class ServiceLink {
   readonly #push: zmq.Push
   readonly #sub: zmq.Subscriber
   readonly #limit: number
+  /** Send what one event-loop turn queued as one multipart message (services.X.batch). */
+  readonly #batch: boolean
+  readonly #startPump = (): void => { void this.#pump() }
   #queue: Array<Buffer | undefined> = []
   #head = 0
   #pumping = false
   #closed = false
 
-  constructor (name: string, protocol: HeaderProtocol, push: zmq.Push, sub: zmq.Subscriber, limit: number) {
+  constructor (name: string, protocol: HeaderProtocol, batch: boolean, push: zmq.Push, sub: zmq.Subscriber, limit: number) {
     this.name = name
     this.protocol = protocol
+    this.#batch = batch
     this.#push = push
     this.#sub = sub
     this.#limit = limit
@@ -46,7 +53,13 @@ export class ServiceLink {
       return false
     }
     this.#queue.push(msg)
-    if (!this.#pumping) void this.#pump()
+    if (!this.#pumping) {
+      this.#pumping = true
+      // Batching waits for the rest of this loop turn's requests (uWS runs them all in
+      // libuv's poll phase, before setImmediate callbacks).
+      if (this.#batch) setImmediate(this.#startPump)
+      else void this.#pump()
+    }
     return true
   }
 
@@ -57,9 +70,17 @@ export class ServiceLink {
     this.#pumping = true
     try {
       while (this.#head < this.#queue.length && !this.#closed) {
-        const msg = this.#queue[this.#head]!
-        this.#queue[this.#head++] = undefined
-        await this.#push.send(msg)
+        if (this.#batch) {
+          const end = Math.min(this.#queue.length, this.#head + kMaxFrames)
+          const frames = this.#queue.slice(this.#head, end) as Buffer[]
+          this.#queue.fill(undefined, this.#head, end)
+          this.#head = end
+          await this.#push.send(frames)
+        } else {
+          const msg = this.#queue[this.#head]!
+          this.#queue[this.#head++] = undefined
+          await this.#push.send(msg)
+        }
       }
     } catch {
       // Socket closed during shutdown: what was queued is dropped with it.
@@ -107,7 +128,7 @@ export class BrokerLink {
       const sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: hwm })
       sub.connect(svc.replies)
       sub.subscribe(uuid + ' ')
-      this.services.set(name, new ServiceLink(name, svc.protocol, push, sub, config.acceptor.sendQueue))
+      this.services.set(name, new ServiceLink(name, svc.protocol, svc.batch, push, sub, config.acceptor.sendQueue))
     }
   }
 

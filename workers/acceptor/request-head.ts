@@ -67,9 +67,24 @@ function decodePath (url: string): string {
   }
 }
 
+// Formatting an address per request showed in profiles: IPv4 peers (4 bytes from
+// uWS) are formatted once and cached by their 32-bit value.
+const kIpv4Cache = new Map<number, string>()
+const kIpv4CacheMax = 65536
 const kMapped = '0000:0000:0000:0000:0000:ffff:'
 
 function remoteAddress (res: HttpResponse): string {
+  const raw = new Uint8Array(res.getRemoteAddress())
+  if (raw.length === 4) {
+    const key = ((raw[0]! << 24) | (raw[1]! << 16) | (raw[2]! << 8) | raw[3]!) >>> 0
+    let text = kIpv4Cache.get(key)
+    if (text === undefined) {
+      text = `${raw[0]}.${raw[1]}.${raw[2]}.${raw[3]}`
+      if (kIpv4Cache.size >= kIpv4CacheMax) kIpv4Cache.clear()
+      kIpv4Cache.set(key, text)
+    }
+    return text
+  }
   const text = Buffer.from(res.getRemoteAddressAsText()).toString('latin1')
   // IPv4 on a dual-stack socket may come back as an IPv4-mapped IPv6 address.
   if (text.startsWith('::ffff:')) return text.slice(7)

@@ -20,7 +20,7 @@ import { encodeReply } from '../../shared/protocol/reply.js'
 import { textResponse } from './api.js'
 import { pack, unpack } from './frames.js'
 import { Outbox, loadApp, runBatch, type App } from './runner.js'
-import type { TaskInput } from './task.js'
+import type { TaskInput, TaskWorkerData } from './task.js'
 
 /** Time for subscriptions to follow the PUB handshake (they travel right behind it). */
 const kSubscribeGraceMs = 50
@@ -57,7 +57,8 @@ export class HandlerHost {
         minThreads: h.threads,
         maxThreads: h.threads,
         concurrentTasksPerWorker: h.concurrentTasksPerWorker,
-        idleTimeout: Infinity
+        idleTimeout: Infinity,
+        workerData: { app: h.app } satisfies TaskWorkerData // preloaded before a worker takes tasks (task.ts)
       })
     this.#maxInflight = Math.max(2, h.threads) * h.concurrentTasksPerWorker
     this.#channel = new BroadcastChannel(this.#channelName)
@@ -78,7 +79,6 @@ export class HandlerHost {
     const connected = new Promise<void>((resolve) => { events.on('handshake', () => resolve()) })
     this.#pub.connect(svc.recvSpec)
     await connected
-    events.close()
     await new Promise((resolve) => setTimeout(resolve, kSubscribeGraceMs))
     this.#pull.connect(svc.sendSpec)
     this.#log.info('handler ready', {

@@ -9,7 +9,7 @@ test('the defaults are valid and validate to themselves', t => {
 test('the defaults match the documented values', t => {
   t.like(defaults.acceptor, { host: '127.0.0.1', port: 6767, sharePort: false, uuid: null, bodyLimit: 20480, maxIds: 128, defaultHost: 'localhost' })
   t.deepEqual(defaults.services, {
-    demo: { sendSpec: 'tcp://127.0.0.1:9997', recvSpec: 'tcp://127.0.0.1:9996', requests: 'tcp://127.0.0.1:9995', replies: 'tcp://127.0.0.1:9994', protocol: 'json' }
+    demo: { sendSpec: 'tcp://127.0.0.1:9997', recvSpec: 'tcp://127.0.0.1:9996', requests: 'tcp://127.0.0.1:9995', replies: 'tcp://127.0.0.1:9994', protocol: 'json', batch: false }
   })
   t.deepEqual(defaults.hosts, [{ name: 'localhost', matching: '', routes: { '/': { service: 'demo', timeoutMs: 30000 } } }])
   t.is(defaults.broker.status, 'tcp://127.0.0.1:9993')

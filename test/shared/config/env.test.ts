@@ -98,7 +98,7 @@ test('per-service overrides use the upper-cased service name', t => {
     }
   })
   t.deepEqual(config.services.demo, {
-    sendSpec: 'tcp://127.0.0.1:7997', recvSpec: 'tcp://127.0.0.1:7996', requests: 'tcp://127.0.0.1:7995', replies: 'tcp://127.0.0.1:7994', protocol: 'json'
+    sendSpec: 'tcp://127.0.0.1:7997', recvSpec: 'tcp://127.0.0.1:7996', requests: 'tcp://127.0.0.1:7995', replies: 'tcp://127.0.0.1:7994', protocol: 'json', batch: false
   })
   t.is(config.services['my-api']?.protocol, 'tnetstring')
 })

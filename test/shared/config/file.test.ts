@@ -38,7 +38,7 @@ test('services and hosts in a file replace the defaults entirely', async t => {
   })
   const config = await loadConfig({ file: join(dir, 'c.json'), env: {}, argv: [] })
   t.deepEqual(Object.keys(config.services), ['api'])
-  t.deepEqual(config.services.api, { ...kApi, protocol: 'json' })
+  t.deepEqual(config.services.api, { ...kApi, protocol: 'json', batch: false })
   // String shorthand → { service, timeoutMs: 30000 }; matching defaults to the name.
   t.deepEqual(config.hosts, [{
     name: 'example.com',

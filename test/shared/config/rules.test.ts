@@ -215,6 +215,6 @@ test('ipc and inproc endpoints are accepted', t => {
     services: { demo: { sendSpec: 'ipc:///tmp/swb-send', recvSpec: 'ipc://@abstract', requests: 'inproc://req', replies: 'tcp://[::1]:9000' } }
   })
   t.deepEqual(config.services.demo, {
-    sendSpec: 'ipc:///tmp/swb-send', recvSpec: 'ipc://@abstract', requests: 'inproc://req', replies: 'tcp://[::1]:9000', protocol: 'json'
+    sendSpec: 'ipc:///tmp/swb-send', recvSpec: 'ipc://@abstract', requests: 'inproc://req', replies: 'tcp://[::1]:9000', protocol: 'json', batch: false
   })
 })
