@@ -15,6 +15,7 @@ import { Ev, St, eventName, stateName, type ExchangeActions } from './exchange-f
 import { addRouteHeaders } from './request-head.js'
 
 const kEmpty = Buffer.alloc(0)
+const kNoHeaders = Object.freeze({}) as Record<string, string>
 
 function answer (ex: Exchange, status: string, body: string, close: boolean): void {
   const res = ex.res
@@ -64,11 +65,12 @@ export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
       const body = ex.body === null ? kEmpty : ex.body.subarray(0, ex.bodyLength)
       if (ex.expected > 0 && ex.bodyLength !== ex.expected) return Ev.BAD_REQUEST
       const msg = encodeRequest(acceptor.sender, ex.id, ex.path, ex.headers, body, svc.protocol)
+      // A held exchange keeps only what it needs to answer: not the request.
       ex.body = null
+      ex.headers = kNoHeaders
       if (!svc.send(msg)) return Ev.UNAVAILABLE
       ex.sent = true
       acceptor.exchanges.set(ex.id, ex)
-      ex.parser.reset(ex, ex.isHead)
       return Ev.REQ_SENT
     },
 

@@ -47,7 +47,10 @@ export class Exchange implements ResponseSink {
   deadline = 0
 
   // The response.
-  readonly parser = new ResponseParser()
+  /** Made at the first reply and kept with the pooled object: a held exchange has none. */
+  #parser: ResponseParser | null = null
+  /** The parser was reset for this exchange's response. */
+  parsing = false
   /** The reply message being written (set before REPLY, cleared by writeReply). */
   reply: Buffer | null = null
   head: ResponseHead | null = null
@@ -69,8 +72,9 @@ export class Exchange implements ResponseSink {
 
   // Callbacks bound once per pooled object.
   readonly onAborted: () => void
-  readonly onData: (chunk: ArrayBuffer, isLast: boolean) => void
-  readonly onWritable: (offset: number) => boolean
+  #onDataFn: ((chunk: ArrayBuffer, isLast: boolean) => void) | null = null
+  #onWritableFn: ((offset: number) => boolean) | null = null
+  #corkedTimeoutFn: (() => void) | null = null
   readonly corkedReply: () => void
   writableOk = true
 
@@ -81,21 +85,41 @@ export class Exchange implements ResponseSink {
       this.res = null
       this.owner.run(this, Ev.REMOTE_CLOSE)
     }
-    this.onData = (chunk, isLast) => { this.#onData(chunk, isLast) }
-    this.onWritable = (offset) => {
+    this.corkedReply = () => { this.owner.run(this, Ev.REPLY) }
+  }
+
+  lastWriteOffset = 0
+
+  // Callbacks most exchanges never need are made on first use (memory per held exchange).
+
+  get onData (): (chunk: ArrayBuffer, isLast: boolean) => void {
+    return (this.#onDataFn ??= (chunk, isLast) => { this.#onData(chunk, isLast) })
+  }
+
+  get onWritable (): (offset: number) => boolean {
+    return (this.#onWritableFn ??= (offset) => {
       if (this.res === null) return true
       this.lastWriteOffset = offset
       // After the handler closed, the exchange is Done but its last bytes still drain.
       if (this.state === St.Responding) this.owner.run(this, Ev.WRITABLE)
       else this.drain()
       return this.writableOk
-    }
-    this.corkedReply = () => { this.owner.run(this, Ev.REPLY) }
-    this.corkedTimeout = () => { this.owner.run(this, Ev.TIMEOUT) }
+    })
   }
 
-  lastWriteOffset = 0
-  readonly corkedTimeout: () => void
+  get corkedTimeout (): () => void {
+    return (this.#corkedTimeoutFn ??= () => { this.owner.run(this, Ev.TIMEOUT) })
+  }
+
+  /** The response parser, reset for this exchange on first use. */
+  get parser (): ResponseParser {
+    const parser = (this.#parser ??= new ResponseParser())
+    if (!this.parsing) {
+      this.parsing = true
+      parser.reset(this, this.isHead)
+    }
+    return parser
+  }
 
   /** Clears everything a previous exchange left, keeping the bound callbacks and parser. */
   clear (): void {
@@ -117,6 +141,7 @@ export class Exchange implements ResponseSink {
     this.sent = false
     this.deadline = 0
     this.reply = null
+    this.parsing = false
     this.head = null
     this.written = false
     this.complete = false
