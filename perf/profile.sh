@@ -101,6 +101,7 @@ NO_INSIGHT=1 "${CLINIC[@]}" --version >/dev/null
 export NO_INSIGHT=1
 MARK=$(mktemp)
 for p in "${PEERS[@]}"; do start_group "$p" node --import tsx "$(file_for "$p")"; done
+[ "$TARGET" = broker ] && export UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-16}  # as the Procfile: the broker re-execs itself if the pool is too small, and clinic would profile the wrong process
 start_group "$TARGET" env PORT="$PORT" "${CLINIC[@]}" "$TOOL" --open=false -- node --import tsx "$TARGET_FILE"
 TARGET_PGID=${PGIDS[-1]}
 

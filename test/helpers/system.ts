@@ -19,9 +19,10 @@ export class Proc {
   readonly exited: Promise<number | null>
   #waiters: Array<{ re: RegExp, resolve: (m: RegExpMatchArray) => void }> = []
 
-  constructor (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = kRoot) {
+  /** `detached`: the child leads a new process group (signal all of it with `-pid`). */
+  constructor (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = kRoot, detached = false) {
     this.name = name
-    this.child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached })
     const onData = (chunk: Buffer) => {
       this.output += chunk.toString()
       this.#waiters = this.#waiters.filter((w) => {

@@ -191,6 +191,11 @@ export class Exchange implements ResponseSink {
       res.writeHeader(name, value)
     }
     this.written = true
+    if ((head.framing === 'chunked' || head.framing === 'close') && (head.connectionClose || head.framing === 'close')) {
+      // uWS 20.30's end(…, true) after write() puts its "Connection: close" into the
+      // chunked body; announce the close in the head instead and let the client close.
+      res.writeHeader('Connection', 'close')
+    }
     if (head.framing === 'none') {
       res.endWithoutBody(head.contentLength >= 0 ? head.contentLength : undefined, head.connectionClose)
       this.#ended()
@@ -244,7 +249,7 @@ export class Exchange implements ResponseSink {
       return
     }
     if (head.framing === 'chunked' || head.framing === 'close') {
-      res.end(undefined, head.connectionClose || head.framing === 'close')
+      res.end()
       this.#ended()
     }
   }

@@ -94,14 +94,22 @@ class AppContext implements Context {
   readonly #out: Outbox
   readonly #sender: string
   readonly #id: number
-  constructor (out: Outbox, sender: string, id: number) {
+  readonly #head: boolean
+  constructor (out: Outbox, sender: string, id: number, head = false) {
     this.#out = out
     this.#sender = sender
     this.#id = id
+    this.#head = head
   }
 
   reply (res: Response | string | Uint8Array): void {
-    this.#out.push(encodeReply(this.#sender, [this.#id], formatResponse(res)))
+    let bytes = formatResponse(res)
+    if (this.#head && !(res instanceof Uint8Array)) {
+      // HEAD: the head only, Content-Length still telling what a GET would get.
+      const end = bytes.indexOf('\r\n\r\n')
+      if (end >= 0) bytes = bytes.subarray(0, end + 4)
+    }
+    this.#out.push(encodeReply(this.#sender, [this.#id], bytes))
   }
 
   deliver (sender: string, ids: readonly number[], bytes: Uint8Array | string): void {
@@ -145,7 +153,7 @@ function runOne (app: App, msg: Buffer, out: Outbox): Promise<void> | undefined 
     return undefined
   }
   const req = new AppRequest(decoded)
-  const ctx = new AppContext(out, req.sender, req.id)
+  const ctx = new AppContext(out, req.sender, req.id, req.method === 'HEAD')
   let result: HandlerResult | Promise<HandlerResult>
   try {
     result = app.handler(req, ctx)
