@@ -100,9 +100,20 @@ NO_INSIGHT=1 "${CLINIC[@]}" --version >/dev/null
 
 export NO_INSIGHT=1
 MARK=$(mktemp)
-for p in "${PEERS[@]}"; do start_group "$p" node --import tsx "$(file_for "$p")"; done
-[ "$TARGET" = broker ] && export UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-16}  # as the Procfile: the broker re-execs itself if the pool is too small, and clinic would profile the wrong process
-start_group "$TARGET" env PORT="$PORT" "${CLINIC[@]}" "$TOOL" --open=false -- node --import tsx "$TARGET_FILE"
+# As the Procfile: the broker re-execs itself when the libuv pool is too small for its
+# proxies, and clinic would then profile the wrong process.
+env_for () { # name → env assignments for that process
+  local vars=()
+  [ "$1" = broker ] && vars+=("UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-16}")
+  [ "$1" = "$TARGET" ] && vars+=("PORT=$PORT")
+  echo "${vars[@]}"
+}
+for p in "${PEERS[@]}"; do
+  # shellcheck disable=SC2046  # env_for prints NAME=value words without spaces
+  start_group "$p" env $(env_for "$p") node --import tsx "$(file_for "$p")"
+done
+# shellcheck disable=SC2046
+start_group "$TARGET" env $(env_for "$TARGET") "${CLINIC[@]}" "$TOOL" --open=false -- node --import tsx "$TARGET_FILE"
 TARGET_PGID=${PGIDS[-1]}
 
 wait_ready "$URL" 60 "$TARGET_PGID"
@@ -111,6 +122,19 @@ wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$URL"
 
 # Ctrl-C for the target's group; clinic then analyses and writes the HTML (can take a minute).
 kill -INT -- "-$TARGET_PGID"
+# The profiled node process itself (not npx or clinic): the one whose command line runs the file.
+target_pid () {
+  ps -o pid=,args= -g "$TARGET_PGID" | awk -v f="--import tsx $TARGET_FILE" \
+    'index($0, f) && $2 ~ /(^|\/)node$/ && $0 !~ /bin\/clinic/ { print $1; exit }'
+}
+for _ in $(seq 1 "$((${EXIT_GRACE:-30} * 2))"); do [ -n "$(target_pid)" ] || break; sleep 0.5; done
+PID=$(target_pid)
+if [ -n "$PID" ]; then
+  # clinic's preloads turn SIGINT into process.exit(); a process that hangs there (a native
+  # thread still running) would keep clinic waiting forever. flame still gets its profile.
+  echo "profile.sh: $TARGET (pid $PID) did not exit ${EXIT_GRACE:-30} s after SIGINT; SIGKILL (doctor/bubbleprof data may be incomplete)" >&2
+  kill -KILL "$PID" 2>/dev/null || true
+fi
 for _ in $(seq 1 600); do group_alive "$TARGET_PGID" || break; sleep 0.5; done
 group_alive "$TARGET_PGID" && echo "profile.sh: clinic still running after 300 s; killing it" >&2
 
