@@ -16,6 +16,9 @@ import type { Config } from '../shared/config/types.js'
 import { createLogger, type Logger } from '../shared/log.js'
 import { encodeStatus } from '../shared/protocol/status.js'
 
+// Exiting (clinic's samplers call process.exit) must not wait for queued messages.
+zmq.context.blocky = false
+
 export class Broker {
   readonly #config: Readonly<Config>
   readonly #log: Logger

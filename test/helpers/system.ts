@@ -74,6 +74,8 @@ export interface SystemOptions {
   env?: NodeJS.ProcessEnv
   /** Header encoding of the generated demo service (default 'json'). */
   protocol?: 'json' | 'tnetstring' | 'msgpack'
+  /** Demo service: many requests per ZeroMQ message (services.demo.batch). */
+  batch?: boolean
 }
 
 export interface ServiceEndpoints { sendSpec: string; recvSpec: string; requests: string; replies: string }
@@ -98,7 +100,7 @@ export class System {
     const config = {
       acceptor: { port: 0, drainMs: 1000 },
       broker: { status: `ipc://${this.dir}/status` },
-      services: { demo: { ...this.demo, protocol: opts.protocol ?? 'json' } },
+      services: { demo: { ...this.demo, protocol: opts.protocol ?? 'json', batch: opts.batch ?? false } },
       ...opts.config
     }
     this.configFile = join(this.dir, 'config.json')
