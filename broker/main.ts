@@ -8,22 +8,12 @@
  * forwards signals and the exit code (the Procfile sets a size that avoids this).
  */
 import { spawn } from 'node:child_process'
-import { ConfigError } from '../shared/errors.js'
-import { loadConfig } from '../shared/config/index.js'
 import { createLogger } from '../shared/log.js'
+import { loadConfigOrExit, stopOnSignals } from '../shared/process.js'
 import { Broker } from './broker.js'
 
 const log = createLogger('broker')
-let config
-try {
-  config = await loadConfig({ argv: process.argv.slice(2) })
-} catch (err) {
-  if (err instanceof ConfigError) {
-    log.error(err.message)
-    process.exit(78)
-  }
-  throw err
-}
+const config = await loadConfigOrExit(log)
 
 const wanted = Broker.threadsNeeded(config) + 2
 const have = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
@@ -42,15 +32,10 @@ if (have < wanted) {
     log.error('could not start', { err })
     process.exit(1)
   }
-  log.info('ready', { pid: process.pid, handlers: Object.keys(config.services).join(',') })
-
-  let stopping = false
-  const shutdown = (signal: string) => {
-    if (stopping) return
-    stopping = true
+  log.info('ready', { pid: process.pid, services: Object.keys(config.services).join(',') })
+  stopOnSignals(log, async (signal) => {
     log.info('stopping', { signal })
-    broker.stop().then(() => log.info('stopped'), (err: unknown) => log.error('stop failed', { err }))
-  }
-  process.on('SIGINT', () => shutdown('SIGINT'))
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
+    await broker.stop()
+    log.info('stopped')
+  })
 }

@@ -15,13 +15,14 @@ const kFlushMs = 200
 
 let held = 0
 let gone = 0
-let written = -1
+let written = ''
 
 if (kCountFile !== undefined && kCountFile !== '') {
   setInterval(() => {
-    if (held + gone === written) return
-    written = held + gone
-    writeFileSync(kCountFile, `${held} ${gone}\n`)
+    const line = `${held} ${gone}\n`
+    if (line === written) return
+    written = line
+    writeFileSync(kCountFile, line)
   }, kFlushMs).unref()
 }
 

@@ -5,10 +5,14 @@
 import type { Contender } from '../lib/contender.js'
 import { mongrel2 } from './mongrel2.js'
 import { nodeHttp } from './node-http.js'
+import { sbM2, sbTs1, sbTs2 } from './switchboard.js'
 import { uwsRaw } from './uws-raw.js'
 
 export const contenders: readonly Contender[] = [
   uwsRaw,
   nodeHttp,
-  mongrel2
+  mongrel2,
+  sbM2,
+  sbTs1,
+  sbTs2
 ]

@@ -1,0 +1,176 @@
+/**
+ * Starts Switchboard for a benchmark: a broker, an acceptor and some handlers, in fresh
+ * processes, with a config file written into a fresh temp dir. Nothing uses the default
+ * endpoints (6767, 9993-9997 may be taken): the acceptor listens on a free port, the
+ * acceptor-broker links and the status PUB are ipc:// sockets in the temp dir, and the
+ * handler-facing endpoints are free tcp ports (as Mongrel2's) or ipc sockets.
+ *
+ * ```ts
+ * const sb = await startSwitchboard({ handler: { kind: 'host', app: 'perf/apps/hello.ts', count: 2, threads: 0 }, batch: true })
+ * // sb.url answers; sb.pids = { acceptor, broker, handler1, handler2 }
+ * await sb.stop()
+ * ```
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { kNodeArgs } from '../contenders/node-proc.js'
+import { freePort, waitForHello } from './net.js'
+import type { Proc } from './proc.js'
+import { sleep, spawnProc } from './proc.js'
+
+/** Switchboard's own TypeScript handler host (workers/handler/main.ts) running `app`. */
+export interface HostHandlers {
+  kind: 'host'
+  app: string
+  count: number
+  /** handler.threads: 0 runs the app inline in the host's main thread. */
+  threads: number
+}
+
+/** A Mongrel2-protocol handler script run as `node --import tsx <file> <send_spec> <recv_spec>`. */
+export interface M2Handlers {
+  kind: 'm2'
+  file: string
+  count: number
+}
+
+export interface SwitchboardOptions {
+  handler: HostHandlers | M2Handlers
+  /** services.bench.batch: many requests per ZeroMQ message (Switchboard handler hosts only). */
+  batch: boolean
+  /** Handler-facing endpoints (sendSpec/recvSpec): free tcp ports (default) or ipc sockets. */
+  handlerTransport?: 'tcp' | 'ipc'
+  protocol?: 'json' | 'tnetstring' | 'msgpack'
+  /** The route's reply timeout; default 30 s. */
+  timeoutMs?: number
+  /** Extra `acceptor` config keys (e.g. sendQueue). */
+  acceptor?: Record<string, unknown>
+  /** Extra env for the handler processes. */
+  handlerEnv?: Record<string, string>
+  /** Prefix of the process (and log file) names; default `sb`. */
+  name?: string
+  /**
+   * How to know the system is up. `hello` (default): GET / answers `Hello World\n`.
+   * `none`: only wait for the acceptor to listen and the broker to count every handler.
+   */
+  check?: 'hello' | 'none'
+}
+
+export interface RunningSwitchboard {
+  url: string
+  port: number
+  /** The temp dir with the config file and the ipc sockets. */
+  dir: string
+  /** acceptor, broker, handler (one handler) or handler1..N. */
+  pids: Record<string, number>
+  acceptor: Proc
+  stop(): Promise<void>
+}
+
+const kStartTimeoutMs = 30_000
+
+/** Env overrides that would silently change the generated config: blanked (empty = unset). */
+function blankSwitchboardEnv (): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const key of Object.keys(process.env)) if (key.startsWith('SWITCHBOARD_')) env[key] = ''
+  return env
+}
+
+/** The log of `proc`'s latest start (spawnProc appends one `=== …` header per start). */
+function currentLog (proc: Proc): string {
+  let text: string
+  try { text = readFileSync(proc.logPath, 'utf8') } catch { return '' }
+  const at = text.lastIndexOf('\n=== ')
+  return at < 0 ? text : text.slice(at)
+}
+
+/** Polls `proc`'s log until `test` holds; rejects on timeout or when a watched process exits. */
+async function waitForLog (proc: Proc, what: string, test: (log: string) => boolean, watch: readonly Proc[]): Promise<void> {
+  const deadline = Date.now() + kStartTimeoutMs
+  for (;;) {
+    if (test(currentLog(proc))) return
+    for (const p of watch) {
+      if (p.exit !== null) throw new Error(`perf: ${p.name} (pid ${p.pid}) exited (${p.exit}) before ${what}\n${p.logTail()}`)
+    }
+    if (Date.now() > deadline) throw new Error(`perf: no ${what} within ${kStartTimeoutMs} ms\n${proc.logTail()}`)
+    await sleep(50)
+  }
+}
+
+/** The broker's latest handler count for the service, from its `handlers=N` log lines. */
+function lastHandlerCount (log: string): number {
+  let count = -1
+  for (const m of log.matchAll(/handler (?:connected|disconnected) service=bench handlers=(\d+)/g)) count = Number(m[1])
+  return count
+}
+
+export async function startSwitchboard (opts: SwitchboardOptions): Promise<RunningSwitchboard> {
+  const prefix = opts.name ?? 'sb'
+  const dir = mkdtempSync(join(tmpdir(), 'swb-bench-'))
+  const procs: Proc[] = []
+  const stop = async (): Promise<void> => {
+    await Promise.all(procs.map((p) => p.stop()))
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    const port = await freePort()
+    const ipc = (name: string): string => `ipc://${join(dir, name)}`
+    const tcp = async (): Promise<string> => `tcp://127.0.0.1:${await freePort()}`
+    const ipcHandlers = opts.handlerTransport === 'ipc'
+    const sendSpec = ipcHandlers ? ipc('send') : await tcp()
+    const recvSpec = ipcHandlers ? ipc('recv') : await tcp()
+    const h = opts.handler
+    const config = {
+      acceptor: { host: '127.0.0.1', port, drainMs: 500, ...opts.acceptor },
+      broker: { status: ipc('status') },
+      services: {
+        bench: {
+          sendSpec,
+          recvSpec,
+          requests: ipc('requests'),
+          replies: ipc('replies'),
+          protocol: opts.protocol ?? 'json',
+          batch: opts.batch
+        }
+      },
+      hosts: [{ name: 'localhost', matching: '', routes: { '/': { service: 'bench', timeoutMs: opts.timeoutMs ?? 30_000 } } }],
+      handler: {
+        service: 'bench',
+        app: h.kind === 'host' ? h.app : 'perf/apps/hello.ts',
+        threads: h.kind === 'host' ? h.threads : 0
+      }
+    }
+    const configFile = join(dir, 'switchboard.json')
+    writeFileSync(configFile, JSON.stringify(config, null, 2))
+    const env = { ...blankSwitchboardEnv(), SWITCHBOARD_CONFIG: configFile }
+
+    const node = (name: string, args: string[], extra: Record<string, string> = {}): Proc => {
+      const p = spawnProc(name, process.execPath, [...kNodeArgs, ...args], { ...env, ...extra })
+      procs.push(p)
+      return p
+    }
+    // The Procfile's pool size: one native proxy per libuv thread (broker/main.ts).
+    const broker = node(`${prefix}-broker`, ['broker/main.ts'], { UV_THREADPOOL_SIZE: '16' })
+    const acceptor = node(`${prefix}-acceptor`, ['workers/acceptor/main.ts'])
+    const handlers: Proc[] = []
+    for (let i = 1; i <= h.count; i++) {
+      const name = `${prefix}-handler${h.count > 1 ? i : ''}`
+      handlers.push(h.kind === 'host'
+        ? node(name, ['workers/handler/main.ts', h.app], opts.handlerEnv)
+        : node(name, [h.file, sendSpec, recvSpec], opts.handlerEnv))
+    }
+
+    const url = `http://127.0.0.1:${port}/`
+    await waitForLog(broker, `${h.count} handler(s) counted by the broker`, (log) => lastHandlerCount(log) === h.count, procs)
+    await waitForLog(acceptor, 'acceptor listening', (log) => log.includes('INFO acceptor: listening'), procs)
+    if ((opts.check ?? 'hello') === 'hello') await waitForHello(url, kStartTimeoutMs, procs)
+
+    const pids: Record<string, number> = { acceptor: acceptor.pid, broker: broker.pid }
+    handlers.forEach((p, i) => { pids[h.count > 1 ? `handler${i + 1}` : 'handler'] = p.pid })
+    return { url, port, dir, pids, acceptor, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
