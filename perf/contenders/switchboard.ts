@@ -7,31 +7,43 @@
  *   a Mongrel2 handler reads one frame per message.
  * - `sb-ts-1`, `sb-ts-2`: Switchboard's TypeScript handler host with perf/apps/hello.ts,
  *   1 or 2 host processes, batched links. `threads: 0` (the app inline in the host's main
- *   thread) measured faster than a 1-thread piscina pool for this trivial app (README).
+ *   thread): for this trivial app a 1-thread piscina pool gave the same req/s for ~20%
+ *   more handler CPU and a higher p50 at 1 connection (README).
  */
 import type { Contender, Started } from '../lib/contender.js'
+import { startM2Handler } from './mongrel2.js'
 import { startSwitchboard } from '../lib/switchboard.js'
 import type { SwitchboardOptions } from '../lib/switchboard.js'
 
-/** Handler-host threads of the sb-ts contenders; env SB_THREADS overrides (to compare). */
-const kHostThreads = Number(process.env.SB_THREADS ?? 0)
-/** Request header encoding of the sb-ts contenders; env SB_PROTOCOL overrides (to compare). */
-const kHostProtocol = (process.env.SB_PROTOCOL ?? 'json') as 'json' | 'tnetstring' | 'msgpack'
-/** Handler-facing endpoints of the sb-ts contenders; env SB_TRANSPORT=ipc overrides (to compare). */
-const kHostTransport = process.env.SB_TRANSPORT === 'ipc' ? 'ipc' : 'tcp'
+function choice<T extends string> (name: string, allowed: readonly T[], fallback: T): T {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`perf: ${name} must be one of ${allowed.join(', ')}, got '${raw}'`)
+  return raw as T
+}
+
+// Knobs to compare configurations (README); the defaults are what measured best here.
+/** handler.threads of the sb-ts hosts: 0 runs the app inline; 1 is a one-thread piscina pool. */
+const kHostThreads = Number(choice('SB_THREADS', ['0', '1', '2', '4'], '0'))
+/** Request header encoding of the sb-ts service. */
+const kHostProtocol = choice('SB_PROTOCOL', ['json', 'tnetstring', 'msgpack'], 'json')
+/** sb-ts handler-facing endpoints (sendSpec/recvSpec). */
+const kHostTransport = choice('SB_TRANSPORT', ['tcp', 'ipc'], 'tcp')
+/** Acceptor-broker links and the status PUB, every Switchboard contender. */
+const kLinkTransport = choice('SB_LINK', ['ipc', 'tcp'], 'ipc')
 
 function switchboard (name: string, opts: SwitchboardOptions): Contender {
   return {
     name,
     async start (): Promise<Started> {
-      const sb = await startSwitchboard({ ...opts, name })
+      const sb = await startSwitchboard({ linkTransport: kLinkTransport, ...opts, name })
       return { url: sb.url, pids: sb.pids, stop: sb.stop }
     }
   }
 }
 
 export const sbM2 = switchboard('sb-m2', {
-  handler: { kind: 'm2', file: 'perf/handlers/m2-hello.ts', count: 1 },
+  handler: { kind: 'm2', file: 'perf/handlers/m2-hello.ts', count: 1, spawn: startM2Handler },
   batch: false,
   handlerTransport: 'tcp'
 })

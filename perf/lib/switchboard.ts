@@ -28,11 +28,15 @@ export interface HostHandlers {
   threads: number
 }
 
-/** A Mongrel2-protocol handler script run as `node --import tsx <file> <send_spec> <recv_spec>`. */
+/**
+ * A Mongrel2-protocol handler: `spawn(name, sendSpec, recvSpec)` (e.g. `startM2Handler`,
+ * which the `mongrel2` contender uses too), or else `node --import tsx <file> <send_spec> <recv_spec>`.
+ */
 export interface M2Handlers {
   kind: 'm2'
   file: string
   count: number
+  spawn?: (name: string, sendSpec: string, recvSpec: string) => Proc
 }
 
 export interface SwitchboardOptions {
@@ -41,6 +45,8 @@ export interface SwitchboardOptions {
   batch: boolean
   /** Handler-facing endpoints (sendSpec/recvSpec): free tcp ports (default) or ipc sockets. */
   handlerTransport?: 'tcp' | 'ipc'
+  /** Acceptor-broker links (requests/replies) and the status PUB: ipc sockets (default) or free tcp ports. */
+  linkTransport?: 'tcp' | 'ipc'
   protocol?: 'json' | 'tnetstring' | 'msgpack'
   /** The route's reply timeout; default 30 s. */
   timeoutMs?: number
@@ -48,6 +54,8 @@ export interface SwitchboardOptions {
   acceptor?: Record<string, unknown>
   /** Extra env for the handler processes. */
   handlerEnv?: Record<string, string>
+  /** Node options put before the acceptor's entry (e.g. `--no-memory-reducer`). */
+  acceptorNodeArgs?: string[]
   /** Prefix of the process (and log file) names; default `sb`. */
   name?: string
   /**
@@ -118,18 +126,19 @@ export async function startSwitchboard (opts: SwitchboardOptions): Promise<Runni
     const ipc = (name: string): string => `ipc://${join(dir, name)}`
     const tcp = async (): Promise<string> => `tcp://127.0.0.1:${await freePort()}`
     const ipcHandlers = opts.handlerTransport === 'ipc'
+    const link = async (name: string): Promise<string> => (opts.linkTransport === 'tcp' ? await tcp() : ipc(name))
     const sendSpec = ipcHandlers ? ipc('send') : await tcp()
     const recvSpec = ipcHandlers ? ipc('recv') : await tcp()
     const h = opts.handler
     const config = {
       acceptor: { host: '127.0.0.1', port, drainMs: 500, ...opts.acceptor },
-      broker: { status: ipc('status') },
+      broker: { status: await link('status') },
       services: {
         bench: {
           sendSpec,
           recvSpec,
-          requests: ipc('requests'),
-          replies: ipc('replies'),
+          requests: await link('requests'),
+          replies: await link('replies'),
           protocol: opts.protocol ?? 'json',
           batch: opts.batch
         }
@@ -152,13 +161,19 @@ export async function startSwitchboard (opts: SwitchboardOptions): Promise<Runni
     }
     // The Procfile's pool size: one native proxy per libuv thread (broker/main.ts).
     const broker = node(`${prefix}-broker`, ['broker/main.ts'], { UV_THREADPOOL_SIZE: '16' })
-    const acceptor = node(`${prefix}-acceptor`, ['workers/acceptor/main.ts'])
+    const acceptor = node(`${prefix}-acceptor`, [...(opts.acceptorNodeArgs ?? []), 'workers/acceptor/main.ts'])
     const handlers: Proc[] = []
     for (let i = 1; i <= h.count; i++) {
       const name = `${prefix}-handler${h.count > 1 ? i : ''}`
-      handlers.push(h.kind === 'host'
-        ? node(name, ['workers/handler/main.ts', h.app], opts.handlerEnv)
-        : node(name, [h.file, sendSpec, recvSpec], opts.handlerEnv))
+      if (h.kind === 'host') {
+        handlers.push(node(name, ['workers/handler/main.ts', h.app], opts.handlerEnv))
+      } else if (h.spawn !== undefined) {
+        const p = h.spawn(name, sendSpec, recvSpec)
+        procs.push(p)
+        handlers.push(p)
+      } else {
+        handlers.push(node(name, [h.file, sendSpec, recvSpec], opts.handlerEnv))
+      }
     }
 
     const url = `http://127.0.0.1:${port}/`

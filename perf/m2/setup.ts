@@ -32,6 +32,11 @@ export interface M2Options {
   /** Where Mongrel2 binds SUB (handlers PUB here). */
   recvSpec: string
   accessLog?: boolean
+  /**
+   * More entries of the `settings` dict, e.g. `{ 'superpoll.max_fd': 16384 }` (the held
+   * benchmark needs more than 10,000 open connections). Numbers as is, strings quoted.
+   */
+  settings?: Record<string, number | string>
 }
 
 export function setupMongrel2 (opts: M2Options): M2Setup {
@@ -45,7 +50,9 @@ export function setupMongrel2 (opts: M2Options): M2Setup {
     UUID: uuid,
     CHROOT: dir,
     PORT: String(opts.port),
-    NO_ACCESS_LOG: opts.accessLog === true ? '0' : '1'
+    NO_ACCESS_LOG: opts.accessLog === true ? '0' : '1',
+    EXTRA_SETTINGS: Object.entries(opts.settings ?? {})
+      .map(([key, v]) => `,\n    ${JSON.stringify(key)}: ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`).join('')
   }
   const conf = readFileSync(kTemplate, 'utf8').replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const v = values[key]
