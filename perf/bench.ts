@@ -21,6 +21,7 @@ import { aggregate, formatMarkdown, formatText, tableCells } from './lib/report.
 import type { Sample } from './lib/report.js'
 import { ensureTool } from './lib/tools.js'
 import { runWrk } from './lib/wrk.js'
+import { formatTargets } from './lib/targets.js'
 
 function intEnv (name: string, fallback: number, min: number): number {
   const raw = process.env[name]
@@ -115,6 +116,7 @@ async function main (): Promise<number> {
     'req/s, p50, p99 and CPU are medians over the rounds; spread = (max-min)/median of req/s; ' +
     'CPU 100% = one core; ratios = req/s / anchor req/s at the same conns; ! = errors or non-2xx seen\n\n' +
     `${text}\n`)
+  process.stdout.write(formatTargets(rows))
   for (const f of failures) process.stdout.write(`FAILED: ${f}\n`)
 
   const stamp = machine.date.replace(/[:.]/g, '-')

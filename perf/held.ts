@@ -121,10 +121,12 @@ const mongrel2: Target = {
     const sendSpec = `tcp://127.0.0.1:${sendPort}`
     const recvSpec = `tcp://127.0.0.1:${recvPort}`
     const m2 = setupMongrel2({ port, sendSpec, recvSpec, settings: kM2MaxFd > 0 ? { 'superpoll.max_fd': kM2MaxFd } : {} })
+    gDirs.add(m2.dir)
     const procs: Proc[] = []
     const stop = async (): Promise<void> => {
       await Promise.all(procs.map((p) => p.stop()))
       m2.cleanup()
+      gDirs.delete(m2.dir)
     }
     try {
       const server = spawnProc('held-mongrel2', 'mongrel2', [m2.db, m2.uuid], {}, { cwd: m2.dir, stopSignal: 'SIGINT' })
@@ -237,6 +239,8 @@ async function probe (port: number, countFile: string): Promise<void> {
 interface Client { child: ChildProcess; progress: HeldProgress | null; exited: boolean }
 
 const gClients = new Set<Client>()
+/** Temp dirs not yet removed (an interrupted run exits without measure's finally or stop()). */
+const gDirs = new Set<string>()
 
 function startClients (port: number, n: number): Client[] {
   const k = Math.ceil(n / kPerClient)
@@ -300,6 +304,7 @@ interface Result {
 
 async function measure (t: Target): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'swb-held-'))
+  gDirs.add(dir)
   const countFile = join(dir, 'count')
   progressLine(`${t.name}: starting`)
   const server = await t.start(countFile)
@@ -373,6 +378,7 @@ async function measure (t: Target): Promise<Result> {
     await server.stop()
     await stopAll()
     rmSync(dir, { recursive: true, force: true })
+    gDirs.delete(dir)
   }
 }
 
@@ -464,6 +470,7 @@ async function main (): Promise<number> {
 // Servers die with the bench (proc.ts registry); so do the client processes, by PID.
 process.on('exit', () => {
   killAllNow()
+  for (const d of gDirs) rmSync(d, { recursive: true, force: true })
   for (const c of gClients) {
     try { process.kill(c.child.pid as number, 'SIGKILL') } catch { /* already gone */ }
   }

@@ -78,6 +78,10 @@ export interface RunningSwitchboard {
 
 const kStartTimeoutMs = 30_000
 
+/** Temp dirs not yet removed: an interrupted bench (SIGINT exits without stop()) removes them at exit. */
+const gDirs = new Set<string>()
+process.once('exit', () => { for (const d of gDirs) rmSync(d, { recursive: true, force: true }) })
+
 /** Env overrides that would silently change the generated config: blanked (empty = unset). */
 function blankSwitchboardEnv (): Record<string, string> {
   const env: Record<string, string> = {}
@@ -116,10 +120,12 @@ function lastHandlerCount (log: string): number {
 export async function startSwitchboard (opts: SwitchboardOptions): Promise<RunningSwitchboard> {
   const prefix = opts.name ?? 'sb'
   const dir = mkdtempSync(join(tmpdir(), 'swb-bench-'))
+  gDirs.add(dir)
   const procs: Proc[] = []
   const stop = async (): Promise<void> => {
     await Promise.all(procs.map((p) => p.stop()))
     rmSync(dir, { recursive: true, force: true })
+    gDirs.delete(dir)
   }
   try {
     const port = await freePort()
