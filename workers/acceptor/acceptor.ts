@@ -9,12 +9,11 @@ import type { Config } from '../../shared/config/types.js'
 import { createLogger, type Logger } from '../../shared/log.js'
 import { encodeDisconnect } from '../../shared/protocol/request.js'
 import { parseReply } from '../../shared/protocol/reply.js'
-import { uws, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../../shared/uws.js'
+import { uws, type HttpRequest, type HttpResponse, type ListenableApp, type TemplatedApp, type us_listen_socket } from '../../shared/uws.js'
 import { createActions } from './actions.js'
 import { BrokerLink, type ServiceLink } from './broker-link.js'
 import { Exchange, type ExchangeOwner } from './exchange.js'
-import { createExchangeMachine, Ev, St, type ExchangeMachine } from './exchange-fsm.js'
-import type { ExchangeActions } from './exchange-fsm.js'
+import { createExchangeMachine, Ev, St, type ExchangeActions, type ExchangeMachine } from './exchange-fsm.js'
 import { maintenanceFilter } from './filters.js'
 import { buildHeaders } from './request-head.js'
 import { Router } from './router.js'
@@ -83,7 +82,7 @@ export class Acceptor implements ExchangeOwner {
     if (!heard) this.log.warn('no status from the broker yet: answering 503 until it speaks', { status: this.config.broker.status })
     const { host, port, sharePort } = this.config.acceptor
     const socket = await new Promise<us_listen_socket | false>((resolve) => {
-      const app = this.#app as unknown as { listen(h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void): void }
+      const app = this.#app as unknown as ListenableApp
       app.listen(host, port, sharePort ? 0 : uws.LIBUS_LISTEN_EXCLUSIVE_PORT, resolve)
     })
     if (!socket) {
@@ -201,7 +200,7 @@ export class Acceptor implements ExchangeOwner {
     await new Promise((resolve) => setTimeout(resolve, 50))
     this.timeouts.stop()
     this.link.close()
-    ;(this.#app as unknown as { close(): void }).close()
+    ;(this.#app as unknown as ListenableApp).close()
     this.log.info('stopped', { ...this.stats })
   }
 }

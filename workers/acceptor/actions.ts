@@ -11,10 +11,12 @@ import { ResponseError } from '../../shared/errors.js'
 import { encodeRequest } from '../../shared/protocol/request.js'
 import type { Acceptor } from './acceptor.js'
 import type { Exchange } from './exchange.js'
-import { Ev, St, eventName, stateName, type ExchangeActions } from './exchange-fsm.js'
+import { Fault } from '../../shared/fsm/machine.js'
+import { Ev, eventName, type ExchangeActions } from './exchange-fsm.js'
 import { addRouteHeaders } from './request-head.js'
 
 const kEmpty = Buffer.alloc(0)
+const kFaultNames: Record<number, string> = Object.fromEntries(Object.entries(Fault).map(([name, n]) => [n, name]))
 const kNoHeaders = Object.freeze({}) as Record<string, string>
 
 function answer (ex: Exchange, status: string, body: string, close: boolean): void {
@@ -189,7 +191,7 @@ export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
     },
 
     error (ex, ev, fault) {
-      log.error('exchange state machine error', { id: ex.id, event: eventName(ev), fault, state: stateName(St.Error) })
+      log.error('exchange state machine error', { id: ex.id, event: eventName(ev), fault: kFaultNames[fault] ?? 'action threw' })
       if (!ex.written) answer(ex, '500 Internal Server Error', 'internal error\n', true)
       else cut(ex)
       notify(ex)
