@@ -1,0 +1,90 @@
+/**
+ * Backpressure: a body larger than the socket buffers, streamed over several reply
+ * messages to a client that does not read for a while, arrives whole and in order
+ * (tryEnd/onWritable for Content-Length bodies, write()/onWritable for chunked ones);
+ * past acceptor.maxQueuedBytes a slow client is cut off and the acceptor carries on.
+ */
+import test from 'ava'
+import { connect } from 'node:net'
+import { startSystem } from '../helpers/system.js'
+
+/** Sends one GET, stops reading for `pauseMs`, then reads until the connection idles. */
+function slowGet (port: number, path: string, pauseMs: number, expected: number): Promise<{ head: string, body: Buffer, closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    const chunks: Buffer[] = []
+    let closed = false
+    let timer: NodeJS.Timeout
+    const done = () => {
+      socket.destroy()
+      const all = Buffer.concat(chunks)
+      const end = all.indexOf('\r\n\r\n')
+      resolve({ head: all.subarray(0, end).toString('latin1'), body: all.subarray(end + 4), closed })
+    }
+    const idle = () => { clearTimeout(timer); timer = setTimeout(done, 1500) }
+    socket.on('connect', () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
+      socket.pause()
+      setTimeout(() => { socket.resume(); idle() }, pauseMs)
+    })
+    socket.on('data', (d) => {
+      chunks.push(d)
+      const total = chunks.reduce((n, c) => n + c.length, 0)
+      if (total >= expected) idle()
+    })
+    socket.on('close', () => { closed = true; clearTimeout(timer); done() })
+    socket.on('error', () => {})
+  })
+}
+
+function dechunk (body: Buffer): Buffer {
+  const out: Buffer[] = []
+  let at = 0
+  for (;;) {
+    const eol = body.indexOf('\r\n', at)
+    const size = parseInt(body.toString('latin1', at, eol), 16)
+    if (size === 0) return Buffer.concat(out)
+    out.push(body.subarray(eol + 2, eol + 2 + size))
+    at = eol + 2 + size + 2
+  }
+}
+
+function checkParts (t: import('ava').ExecutionContext, body: Buffer, parts: number, size: number): void {
+  t.is(body.length, parts * size)
+  for (let i = 0; i < parts; i++) {
+    const part = body.subarray(i * size, (i + 1) * size)
+    t.true(part.every((b) => b === 0x61 + i), `part ${i} intact and in order`)
+  }
+}
+
+test.serial('a 4 MiB Content-Length body over 4 messages reaches a client that pauses reading', async (t) => {
+  const sys = await startSystem(t, { app: 'test/fixtures/behaviours.ts' })
+  const size = 1 << 20
+  const r = await slowGet(sys.port, `/big?parts=4&size=${size}`, 800, 4 * size)
+  t.regex(r.head, /^HTTP\/1\.1 200 OK/)
+  t.regex(r.head, /Content-Length: 4194304/i)
+  checkParts(t, r.body, 4, size)
+  t.is((await fetch(sys.url + '/after')).status, 200)
+})
+
+test.serial('a 4 MiB chunked body over 4 messages reaches a client that pauses reading', async (t) => {
+  const sys = await startSystem(t, { app: 'test/fixtures/behaviours.ts' })
+  const size = 1 << 20
+  const r = await slowGet(sys.port, `/bigchunked?parts=4&size=${size}`, 800, 4 * size)
+  t.regex(r.head, /Transfer-Encoding: chunked/i)
+  checkParts(t, dechunk(r.body), 4, size)
+})
+
+test.serial('a client slower than acceptor.maxQueuedBytes allows is cut off; others are served', async (t) => {
+  const sys = await startSystem(t, {
+    app: 'test/fixtures/behaviours.ts',
+    config: { acceptor: { port: 0, drainMs: 1000, maxQueuedBytes: 1 << 20 } }
+  })
+  const size = 1 << 20
+  const r = await slowGet(sys.port, `/big?parts=8&size=${size}`, 1500, 8 * size)
+  t.true(r.closed, 'the connection was closed')
+  t.true(r.body.length < 8 * size, `got ${r.body.length} bytes`)
+  const acceptor = sys.procs.find((p) => p.name === 'acceptor')!
+  await acceptor.waitFor(/SWB_ERR_RESPONSE_OVERFLOW|client too slow/, 3000)
+  t.is((await fetch(sys.url + '/after')).status, 200)
+})
