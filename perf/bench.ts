@@ -22,14 +22,8 @@ import type { Sample } from './lib/report.js'
 import { ensureTool } from './lib/tools.js'
 import { runWrk } from './lib/wrk.js'
 import { formatTargets } from './lib/targets.js'
+import { intEnv } from './lib/env.js'
 
-function intEnv (name: string, fallback: number, min: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min) throw new Error(`perf: ${name} must be an integer >= ${min}, got '${raw}'`)
-  return n
-}
 
 const kDuration = intEnv('DURATION', 10, 1)
 const kRepeats = intEnv('REPEATS', 2, 1)

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:held`: memory per held long-poll. For Switchboard (broker + acceptor +
  * a handler host whose app, perf/apps/hold.ts, never answers) and for Mongrel2 (with
- * perf/handlers/m2-hold.ts in HOLD=1 mode), it measures the front end's RSS (VmRSS from
+ * perf/handlers/m2-hello.ts in HOLD=1 mode), it measures the front end's RSS (VmRSS from
  * /proc/<pid>/status) before and after N clients each leave a `GET /hold` pending, and
  * prints KiB per held connection with the machine it ran on.
  *
@@ -35,14 +35,8 @@ import { median } from './lib/stats.js'
 import { startSwitchboard } from './lib/switchboard.js'
 import { ensureTool } from './lib/tools.js'
 import { setupMongrel2 } from './m2/setup.js'
+import { intEnv } from './lib/env.js'
 
-function intEnv (name: string, fallback: number, min: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min) throw new Error(`perf: ${name} must be an integer >= ${min}, got '${raw}'`)
-  return n
-}
 
 const kN = intEnv('HELD_N', 10_000, 1)
 const kPerClient = intEnv('HELD_PER_CLIENT', 5000, 1)
@@ -131,7 +125,7 @@ const mongrel2: Target = {
     try {
       const server = spawnProc('held-mongrel2', 'mongrel2', [m2.db, m2.uuid], {}, { cwd: m2.dir, stopSignal: 'SIGINT' })
       procs.push(server)
-      procs.push(spawnProc('held-m2-handler', process.execPath, [...kNodeArgs, 'perf/handlers/m2-hold.ts', sendSpec, recvSpec],
+      procs.push(spawnProc('held-m2-handler', process.execPath, [...kNodeArgs, 'perf/handlers/m2-hello.ts', sendSpec, recvSpec],
         { HOLD: '1', HOLD_COUNT_FILE: countFile }))
       await waitForPort(port, procs)
       return { pid: server.pid, port, stop }

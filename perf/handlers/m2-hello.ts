@@ -13,7 +13,13 @@
  *
  * Usage: `node --import tsx perf/handlers/m2-hello.ts [send_spec] [recv_spec]`
  * or env M2_SEND_SPEC / M2_RECV_SPEC; defaults: the demo service, tcp://127.0.0.1:9997 / 9996.
+ *
+ * Held-connections mode (perf/held.ts): with env `HOLD=1` it answers nothing, so every
+ * request stays held in the server in front; with `HOLD_COUNT_FILE=<path>` it writes
+ * `<requests> <json messages>` there when the counts change (at most every 200 ms), so the
+ * benchmark knows when all N have arrived.
  */
+import { writeFileSync } from 'node:fs'
 import { Publisher, Pull } from 'zeromq'
 
 const kSendSpec = process.argv[2] ?? process.env.M2_SEND_SPEC ?? 'tcp://127.0.0.1:9997'
@@ -31,6 +37,9 @@ const kTnetMethodJson = Buffer.from('6:METHOD,4:JSON,')
 const kLenPrefix: Buffer[] = []
 for (let n = 0; n <= 20; n++) kLenPrefix.push(Buffer.from(`${n}:`))
 
+const kHold = process.env.HOLD === '1'
+const kCountFile = process.env.HOLD_COUNT_FILE
+let requests = 0
 let answered = 0
 let skipped = 0
 let malformed = 0
@@ -42,6 +51,8 @@ function replyFor (msg: Buffer): Buffer | null {
   const idLen = sp2 - sp1 - 1
   if (sp1 <= 0 || idLen <= 0 || idLen > 20) { malformed++; return null }
   if (msg[sp2 + 1] === kAt && isMethodJson(msg, sp2 + 1)) { skipped++; return null }
+  requests++
+  if (kHold) return null
   const prefix = kLenPrefix[idLen] as Buffer
   const out = Buffer.allocUnsafe(sp1 + 1 + prefix.length + idLen + kTail.length)
   let at = msg.copy(out, 0, 0, sp1 + 1) // "SENDER "
@@ -62,6 +73,16 @@ function isMethodJson (msg: Buffer, pathAt: number): boolean {
   const headers = msg.subarray(colon + 1, colon + 1 + len)
   return headers.indexOf(kJsonMethodJson) >= 0 || headers.indexOf(kTnetMethodJson) >= 0
 }
+
+let written = ''
+function writeCounts (): void {
+  if (kCountFile === undefined || kCountFile === '') return
+  const line = `${requests} ${skipped}\n`
+  if (line === written) return
+  written = line
+  writeFileSync(kCountFile, line)
+}
+if (kCountFile) setInterval(writeCounts, 200).unref()
 
 /**
  * PUB drops every message its peer has not subscribed to yet (ZeroMQ's slow joiner), and
@@ -90,7 +111,8 @@ pull.connect(kSendSpec)
 process.stderr.write(`m2-hello: pid ${process.pid} PULL ${kSendSpec} PUB ${kRecvSpec}\n`)
 
 function shutdown (): void {
-  process.stderr.write(`m2-hello: answered=${answered} skipped=${skipped} malformed=${malformed}\n`)
+  writeCounts()
+  process.stderr.write(`m2-hello: requests=${requests} answered=${answered} skipped=${skipped} malformed=${malformed}\n`)
   pull.close()
   pub.close()
 }
