@@ -64,8 +64,8 @@ export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
 
     toHandler (ex) {
       const svc = ex.link!
+      // uWS frames the body by Content-Length: isLast comes with exactly `expected` bytes.
       const body = ex.body === null ? kEmpty : ex.body.subarray(0, ex.bodyLength)
-      if (ex.expected > 0 && ex.bodyLength !== ex.expected) return Ev.BAD_REQUEST
       const msg = encodeRequest(acceptor.sender, ex.id, ex.path, ex.headers, body, svc.protocol)
       // A held exchange keeps only what it needs to answer: not the request.
       ex.body = null
