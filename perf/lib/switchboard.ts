@@ -56,6 +56,10 @@ export interface SwitchboardOptions {
   handlerEnv?: Record<string, string>
   /** Node options put before the acceptor's entry (e.g. `--no-memory-reducer`). */
   acceptorNodeArgs?: string[]
+  /** Node options put before a handler host's entry (e.g. `--cpu-prof`). */
+  handlerNodeArgs?: string[]
+  /** Acceptor processes sharing the HTTP port (acceptor.sharePort); default 1. */
+  acceptors?: number
   /** Prefix of the process (and log file) names; default `sb`. */
   name?: string
   /**
@@ -136,8 +140,9 @@ export async function startSwitchboard (opts: SwitchboardOptions): Promise<Runni
     const sendSpec = ipcHandlers ? ipc('send') : await tcp()
     const recvSpec = ipcHandlers ? ipc('recv') : await tcp()
     const h = opts.handler
+    const nAcceptors = opts.acceptors ?? 1
     const config = {
-      acceptor: { host: '127.0.0.1', port, drainMs: 500, ...opts.acceptor },
+      acceptor: { host: '127.0.0.1', port, drainMs: 500, ...(nAcceptors > 1 ? { sharePort: true } : {}), ...opts.acceptor },
       broker: { status: await link('status') },
       services: {
         bench: {
@@ -167,12 +172,16 @@ export async function startSwitchboard (opts: SwitchboardOptions): Promise<Runni
     }
     // The Procfile's pool size: one native proxy per libuv thread (broker/main.ts).
     const broker = node(`${prefix}-broker`, ['broker/main.ts'], { UV_THREADPOOL_SIZE: '16' })
-    const acceptor = node(`${prefix}-acceptor`, [...(opts.acceptorNodeArgs ?? []), 'workers/acceptor/main.ts'])
+    const acceptors: Proc[] = []
+    for (let i = 1; i <= nAcceptors; i++) {
+      acceptors.push(node(`${prefix}-acceptor${nAcceptors > 1 ? i : ''}`, [...(opts.acceptorNodeArgs ?? []), 'workers/acceptor/main.ts']))
+    }
+    const acceptor = acceptors[0]!
     const handlers: Proc[] = []
     for (let i = 1; i <= h.count; i++) {
       const name = `${prefix}-handler${h.count > 1 ? i : ''}`
       if (h.kind === 'host') {
-        handlers.push(node(name, ['workers/handler/main.ts', h.app], opts.handlerEnv))
+        handlers.push(node(name, [...(opts.handlerNodeArgs ?? []), 'workers/handler/main.ts', h.app], opts.handlerEnv))
       } else if (h.spawn !== undefined) {
         const p = h.spawn(name, sendSpec, recvSpec)
         procs.push(p)
@@ -184,10 +193,11 @@ export async function startSwitchboard (opts: SwitchboardOptions): Promise<Runni
 
     const url = `http://127.0.0.1:${port}/`
     await waitForLog(broker, `${h.count} handler(s) counted by the broker`, (log) => lastHandlerCount(log) === h.count, procs)
-    await waitForLog(acceptor, 'acceptor listening', (log) => log.includes('INFO acceptor: listening'), procs)
+    for (const a of acceptors) await waitForLog(a, 'acceptor listening', (log) => log.includes('INFO acceptor: listening'), procs)
     if ((opts.check ?? 'hello') === 'hello') await waitForHello(url, kStartTimeoutMs, procs)
 
-    const pids: Record<string, number> = { acceptor: acceptor.pid, broker: broker.pid }
+    const pids: Record<string, number> = { broker: broker.pid }
+    acceptors.forEach((p, i) => { pids[nAcceptors > 1 ? `acceptor${i + 1}` : 'acceptor'] = p.pid })
     handlers.forEach((p, i) => { pids[h.count > 1 ? `handler${i + 1}` : 'handler'] = p.pid })
     return { url, port, dir, pids, acceptor, stop }
   } catch (err) {

@@ -5,13 +5,15 @@
  */
 import test, { type ExecutionContext } from 'ava'
 import { parseResponse, RawClient, type ParsedResponse, type RawResult } from '../helpers/raw-http.js'
+import { encodeReplyBatch } from '../../shared/protocol/batch.js'
+import { encodeReply } from '../../shared/protocol/reply.js'
 import { acceptorUuid, attachSpy, type Spy } from '../helpers/spy.js'
 import { startSystem, type System } from '../helpers/system.js'
 
 const kHello = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n'
 
-async function spySystem (t: ExecutionContext, config?: Record<string, unknown>): Promise<{ sys: System, spy: Spy, uuid: string }> {
-  const sys = await startSystem(t, { handlers: 0, config })
+async function spySystem (t: ExecutionContext, config?: Record<string, unknown>, batch = false): Promise<{ sys: System, spy: Spy, uuid: string }> {
+  const sys = await startSystem(t, { handlers: 0, config, batch })
   const spy = await attachSpy(t, sys)
   return { sys, spy, uuid: acceptorUuid(sys) }
 }
@@ -206,3 +208,37 @@ test.serial('tnetstring service: the handler gets a tnetstring header dict', asy
   t.is(n.raw.toString('latin1'), `${uuid} ${bye.req.id} @* 16:6:METHOD,4:JSON,}21:{"type":"disconnect"},`)
 })
 
+
+test.serial('batched service: requests arrive in batch frames, and one reply batch frame answers them all', async (t) => {
+  const { sys, spy, uuid } = await spySystem(t, undefined, true)
+  const n = 100
+  const clients = Array.from({ length: n }, () => rawClient(t, sys.port))
+  await Promise.all(clients.map(async (c) => c.ready))
+  // All written in one tick: the acceptor reads them in one loop turn and packs them.
+  clients.forEach((c, i) => c.socket.write(`GET /spy?n=${i} HTTP/1.1\r\nHost: localhost\r\n\r\n`))
+  const msgs = []
+  for (let i = 0; i < n; i++) msgs.push(await spy.request('/spy'))
+  t.true(spy.batchSizes.some((size) => size > 1), `batch sizes seen: ${spy.batchSizes.join(',')}`)
+  for (const m of msgs) t.is(m.req.sender, uuid)
+  const replies = msgs.map((m) => encodeReply(uuid, [m.req.id], Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${m.req.headers.QUERY!.length}\r\n\r\n${m.req.headers.QUERY}`)))
+  await spy.publish(encodeReplyBatch(Buffer.from(uuid), replies))
+  const results = await Promise.all(clients.map(async (c, i) => c.until((data) => data.endsWith(`n=${i}`))))
+  results.forEach((r, i) => {
+    t.regex(r.data, /^HTTP\/1\.1 200 OK\r\n/)
+    t.true(r.data.endsWith(`\r\n\r\nn=${i}`), r.data)
+  })
+})
+
+test.serial('a malformed reply batch is logged and dropped; the acceptor serves on', async (t) => {
+  const { sys, spy, uuid } = await spySystem(t, undefined, true)
+  const res = fetch(`${sys.url}/spy`)
+  const m = await spy.request('/spy')
+  t.deepEqual(spy.batchSizes, [], 'a lone request goes as a plain message')
+  // The second item says 50 bytes but the frame ends first.
+  await spy.publish(Buffer.concat([Buffer.from(`${uuid} +`), Buffer.from('3:abc,50:short,')]))
+  const acceptor = sys.procs.find((p) => p.name === 'acceptor')!
+  await acceptor.waitFor(/rejected a reply batch/, 3000)
+  t.regex(acceptor.output, /rejected a reply batch .*reason="batch: item at offset \d+ says 50 bytes/)
+  await spy.reply(uuid, [m.req.id], kHello)
+  t.is(await (await res).text(), 'hello\n')
+})

@@ -8,6 +8,7 @@
  */
 import * as zmq from 'zeromq'
 import type { ExecutionContext } from 'ava'
+import { isRequestBatch, splitBatch } from '../../shared/protocol/batch.js'
 import { decodeRequest, isDisconnect, type DecodedRequest } from '../../shared/protocol/request.js'
 import { encodeReply } from '../../shared/protocol/reply.js'
 import type { System } from './system.js'
@@ -20,8 +21,10 @@ export interface SpyMessage { raw: Buffer; req: DecodedRequest; disconnect: bool
 export class Spy {
   readonly pull = new zmq.Pull({ linger: 0 })
   readonly pub = new zmq.Publisher({ linger: 0 })
-  /** Every message but probes, in arrival order. */
+  /** Every message but probes, in arrival order (batch frames split into their requests). */
   readonly messages: SpyMessage[] = []
+  /** How many requests each request batch frame carried (batched services). */
+  readonly batchSizes: number[] = []
   readonly #taken = new Set<SpyMessage>()
   #waiters: Array<{ check: (m: SpyMessage) => boolean, resolve: (m: SpyMessage) => void }> = []
   #closed = false
@@ -35,7 +38,15 @@ export class Spy {
   async #loop (): Promise<void> {
     try {
       for await (const frames of this.pull) {
-        for (const raw of frames) this.#onMessage(Buffer.from(raw))
+        for (const raw of frames) {
+          if (isRequestBatch(raw)) {
+            const items = splitBatch(Buffer.from(raw))
+            this.batchSizes.push(items.length)
+            for (const item of items) this.#onMessage(item)
+          } else {
+            this.#onMessage(Buffer.from(raw))
+          }
+        }
       }
     } catch {
       // closed in teardown

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../../shared/config/types.js'
 import { createLogger, type Logger } from '../../shared/log.js'
+import { replyBatchStart, splitBatch } from '../../shared/protocol/batch.js'
 import { encodeDisconnect } from '../../shared/protocol/request.js'
 import { parseReply } from '../../shared/protocol/reply.js'
 import { uws, type HttpRequest, type HttpResponse, type ListenableApp, type TemplatedApp, type us_listen_socket } from '../../shared/uws.js'
@@ -148,6 +149,23 @@ export class Acceptor implements ExchangeOwner {
   }
 
   #onReply (link: ServiceLink, frame: Buffer): void {
+    const items = replyBatchStart(frame)
+    if (items < 0) {
+      this.#onReplyFrame(link, frame)
+      return
+    }
+    let replies
+    try {
+      replies = splitBatch(frame, items)
+    } catch (err) {
+      this.stats.badReplies++
+      this.log.warn('rejected a reply batch', { service: link.name, sender: senderOf(frame), reason: (err as Error).message })
+      return
+    }
+    for (let i = 0; i < replies.length; i++) this.#onReplyFrame(link, replies[i]!)
+  }
+
+  #onReplyFrame (link: ServiceLink, frame: Buffer): void {
     let reply
     try {
       reply = parseReply(frame, this.maxIds)

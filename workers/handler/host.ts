@@ -3,10 +3,12 @@
  * send_spec, PUB to its recv_spec) that runs a JS/TS app in a piscina pool.
  *
  *   broker PUSH ─▶ PULL ─▶ batch (one event-loop turn, ≤ maxBatch) ─▶ pool task
- *   broker XSUB ◀─ PUB  ◀─ replies grouped by sender, one multipart message each
+ *   broker XSUB ◀─ PUB  ◀─ replies grouped by sender, one message each
  *
- * Replies for one acceptor travel as one multipart message: PUB/SUB routes on the first
- * frame, and the acceptor (like Mongrel2) reads every frame as a reply.
+ * Replies for one acceptor travel as one message: on a batched service (services.X.batch)
+ * one reply batch frame (shared/protocol/batch.ts), otherwise one multipart message whose
+ * every frame is a reply, which Mongrel2 reads too. PUB/SUB routes on the first frame.
+ * Request batch frames are split here; plain request frames are taken as they are.
  * In-flight batches are bounded; past the bound the host stops reading, the PULL
  * queue fills and the broker's PUSH sends to other handlers instead.
  */
@@ -16,6 +18,7 @@ import { Piscina } from 'piscina'
 import * as zmq from 'zeromq'
 import type { Config } from '../../shared/config/types.js'
 import type { Logger } from '../../shared/log.js'
+import { encodeReplyBatch, isRequestBatch, splitBatch } from '../../shared/protocol/batch.js'
 import { encodeReply } from '../../shared/protocol/reply.js'
 import { textResponse } from './api.js'
 import { pack, unpack } from './frames.js'
@@ -35,6 +38,8 @@ export class HandlerHost {
   readonly #channelName = `switchboard-handler-${process.pid}`
   readonly #channel: BroadcastChannel
   readonly #maxInflight: number
+  /** Send each acceptor's replies as one batch frame (the service is batched). */
+  readonly #batchReplies: boolean
   #app: App | null = null
   #pending: Buffer[] = []
   #scheduled = false
@@ -61,6 +66,7 @@ export class HandlerHost {
         workerData: { app: h.app } satisfies TaskWorkerData // preloaded before a worker takes tasks (task.ts)
       })
     this.#maxInflight = Math.max(2, h.threads) * h.concurrentTasksPerWorker
+    this.#batchReplies = config.services[h.service]?.batch === true
     this.#channel = new BroadcastChannel(this.#channelName)
     this.#channel.onmessage = (ev) => { this.#send([Buffer.from((ev as { data: Uint8Array }).data)]) }
     this.#channel.unref()
@@ -90,7 +96,11 @@ export class HandlerHost {
   async #receive (): Promise<void> {
     try {
       for await (const frames of this.#pull) {
-        for (let i = 0; i < frames.length; i++) this.#pending.push(frames[i]!)
+        for (let i = 0; i < frames.length; i++) {
+          const frame = frames[i]!
+          if (isRequestBatch(frame)) this.#takeBatch(frame)
+          else this.#pending.push(frame)
+        }
         if (!this.#scheduled) {
           this.#scheduled = true
           setImmediate(() => { this.#flush() })
@@ -100,6 +110,18 @@ export class HandlerHost {
     } catch (err) {
       if (!this.#stopped) this.#log.error('receive loop failed', { err })
     }
+  }
+
+  #takeBatch (frame: Buffer): void {
+    let requests
+    try {
+      requests = splitBatch(frame)
+    } catch (err) {
+      // Only a broken sender makes one; its clients get 504 from their acceptor.
+      this.#log.warn('rejected a request batch', { bytes: frame.length, reason: (err as Error).message })
+      return
+    }
+    for (let i = 0; i < requests.length; i++) this.#pending.push(requests[i]!)
   }
 
   #flush (): void {
@@ -123,7 +145,10 @@ export class HandlerHost {
   async #run (batch: Buffer[]): Promise<void> {
     if (this.#pool === null) {
       const out = new Outbox((frame) => { this.#send([frame]) })
-      await runBatch(this.#app!, batch, out)
+      // Synchronous apps: send this chunk's replies now, before the next chunk runs, so
+      // the acceptor writes them while this host works on (no convoy of whole batches).
+      const running = runBatch(this.#app!, batch, out)
+      if (running !== undefined) await running
       const frames = out.frames!
       out.frames = null
       this.#send(frames)
@@ -148,7 +173,7 @@ export class HandlerHost {
     }
   }
 
-  /** Groups reply frames by sender and queues one multipart message per sender. */
+  /** Groups reply frames by sender and queues one message per sender. */
   #send (frames: Buffer[]): void {
     if (frames.length === 0 || this.#stopped) return
     if (frames.length === 1) {
@@ -162,7 +187,15 @@ export class HandlerHost {
         if (group === undefined) bySender.set(sender, group = [])
         group.push(f)
       }
-      for (const group of bySender.values()) this.#outQueue.push(group)
+      for (const group of bySender.values()) {
+        if (this.#batchReplies && group.length > 1) {
+          const first = group[0]!
+          const space = first.indexOf(0x20)
+          this.#outQueue.push([encodeReplyBatch(first.subarray(0, space < 0 ? first.length : space), group)])
+        } else {
+          this.#outQueue.push(group)
+        }
+      }
     }
     if (!this.#sending) void this.#pump()
   }

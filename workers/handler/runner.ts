@@ -124,14 +124,18 @@ class AppContext implements Context {
   }
 }
 
-/** Runs every request of a batch; resolves when all of them settled. */
-export async function runBatch (app: App, messages: readonly Buffer[], out: Outbox): Promise<void> {
-  const running: Array<Promise<void>> = []
+/**
+ * Runs every request of a batch. Returns undefined when every handler answered
+ * synchronously (the replies are in `out` already, and the caller can send them without
+ * waiting for a microtask), else a promise that resolves when all of them settled.
+ */
+export function runBatch (app: App, messages: readonly Buffer[], out: Outbox): Promise<void> | undefined {
+  let running: Array<Promise<void>> | null = null
   for (const msg of messages) {
     const p = runOne(app, msg, out)
-    if (p !== undefined) running.push(p)
+    if (p !== undefined) (running ??= []).push(p)
   }
-  if (running.length > 0) await Promise.all(running)
+  return running === null ? undefined : Promise.all(running).then(() => undefined)
 }
 
 function runOne (app: App, msg: Buffer, out: Outbox): Promise<void> | undefined {
