@@ -182,7 +182,8 @@ export class Exchange implements ResponseSink {
     this.head = head
     const res = this.res
     if (res === null || head.status < 200) return
-    res.writeStatus(statusLine(head.status, head.reason))
+    // uWS writes "200 OK" itself when no status is given: one native call less for most.
+    if (head.status !== 200 || head.reason !== 'OK') res.writeStatus(statusLine(head.status, head.reason))
     const headers = head.headers
     for (let i = 0; i < headers.length; i++) {
       const [name, value] = headers[i]!
@@ -310,8 +311,7 @@ export class Exchange implements ResponseSink {
   }
 }
 
-/** `200 OK`; the common line is a constant so the hot path builds no string. */
+/** The status line after `HTTP/1.1 ` (never `200 OK`: uWS's default). */
 function statusLine (status: number, reason: string): string {
-  if (status === 200 && reason === 'OK') return '200 OK'
   return reason === '' ? String(status) : status + ' ' + reason
 }
