@@ -23,12 +23,29 @@ export function cpuSeconds (pid: number): number {
   return (Number(rest[11]) + Number(rest[12])) / kTicksPerSec
 }
 
+/**
+ * Busy CPU time of the whole machine so far, in seconds summed over cores, from the first
+ * line of /proc/stat: user + nice + system + irq + softirq (not idle, iowait or steal).
+ * It shows whether the cores were full, and includes what no process is charged for
+ * (softirq work such as loopback delivery). NaN when /proc/stat is unreadable.
+ */
+export function machineBusySeconds (): number {
+  let line: string
+  try { line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]! } catch { return Number.NaN }
+  const f = line.trim().split(/\s+/).slice(1).map(Number)
+  return ((f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0)) / kTicksPerSec
+}
+
 export interface CpuSample { at: number; secs: Record<string, number> }
 
-/** Samples every pid in `pids` (role → pid). */
+/** The pseudo-role of the whole machine's busy CPU in samples (100% = one core). */
+export const kMachineRole = 'machine'
+
+/** Samples every pid in `pids` (role → pid), then the whole machine as `machine`. */
 export function sampleCpu (pids: Record<string, number>): CpuSample {
   const secs: Record<string, number> = {}
   for (const role in pids) secs[role] = cpuSeconds(pids[role] as number)
+  secs[kMachineRole] = machineBusySeconds()
   return { at: performance.now(), secs }
 }
 
