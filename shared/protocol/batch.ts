@@ -18,6 +18,9 @@
 import { ProtocolError } from '../errors.js'
 import { decimalLength, encodedLength, readLength, write as writeNetstring } from './netstring.js'
 
+/** Bytes after which a sender starts a new batch frame (one message bigger than this goes alone). */
+export const kBatchMaxBytes = 1 << 20
+
 const kColon = 0x3a
 const kComma = 0x2c
 const kSpace = 0x20

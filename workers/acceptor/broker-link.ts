@@ -11,12 +11,11 @@
 import * as zmq from 'zeromq'
 import type { Config, HeaderProtocol } from '../../shared/config/types.js'
 import type { Logger } from '../../shared/log.js'
-import { encodeRequestBatch } from '../../shared/protocol/batch.js'
+import { encodeRequestBatch, kBatchMaxBytes } from '../../shared/protocol/batch.js'
 import { decodeStatus } from '../../shared/protocol/status.js'
 
-/** Requests per batch frame on batched links, and the bytes after which a batch is cut. */
+/** Requests per batch frame on batched links (bytes: kBatchMaxBytes). */
 const kMaxFrames = 256
-const kMaxBatchBytes = 1 << 20
 /**
  * A batch goes as soon as this many requests wait, without waiting for the end of the
  * loop turn: whole-turn batches made every stage (acceptor, handler, client) wait for the
@@ -97,7 +96,7 @@ export class ServiceLink {
           const last = Math.min(queue.length, start + kMaxFrames)
           let end = start + 1
           let bytes = queue[start]!.length
-          while (end < last && bytes < kMaxBatchBytes) bytes += queue[end++]!.length
+          while (end < last && bytes + queue[end]!.length <= kBatchMaxBytes) bytes += queue[end++]!.length
           // One request goes as it is; more go in one batch frame (shared/protocol/batch.ts).
           const frame = end - start === 1 ? queue[start]! : encodeRequestBatch(queue as Buffer[], start, end)
           queue.fill(undefined, start, end)
