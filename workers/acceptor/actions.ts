@@ -70,6 +70,7 @@ export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
       // A held exchange keeps only what it needs to answer: not the request.
       ex.body = null
       ex.headers = kNoHeaders
+      ex.path = ex.host = ex.method = ex.remote = ''
       if (!svc.send(msg)) return Ev.UNAVAILABLE
       ex.sent = true
       acceptor.exchanges.set(ex.id, ex)
