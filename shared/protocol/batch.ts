@@ -43,6 +43,18 @@ function writeItems (out: Buffer, offset: number, frames: readonly Uint8Array[],
 }
 
 /**
+ * Where the batch that starts at `frames[start]` ends (exclusive): it takes frames up to
+ * `last` while their bytes stay within kBatchMaxBytes; the first frame always goes, even
+ * a bigger one, alone.
+ */
+export function batchEnd (frames: readonly Uint8Array[], start: number, last: number): number {
+  let end = start + 1
+  let bytes = frames[start]!.length
+  while (end < last && bytes + frames[end]!.length <= kBatchMaxBytes) bytes += frames[end++]!.length
+  return end
+}
+
+/**
  * One request batch frame from `frames[from..to)` (default: all).
  * @example encodeRequestBatch([Buffer.from('U 1 / 2:{},0:,')]).toString() // '14:U 1 / 2:{},0:,,'
  */

@@ -208,7 +208,6 @@ test.serial('tnetstring service: the handler gets a tnetstring header dict', asy
   t.is(n.raw.toString('latin1'), `${uuid} ${bye.req.id} @* 16:6:METHOD,4:JSON,}21:{"type":"disconnect"},`)
 })
 
-
 test.serial('batched service: requests arrive in batch frames, and one reply batch frame answers them all', async (t) => {
   const { sys, spy, uuid } = await spySystem(t, undefined, true)
   const n = 100

@@ -11,7 +11,7 @@
 import * as zmq from 'zeromq'
 import type { Config, HeaderProtocol } from '../../shared/config/types.js'
 import type { Logger } from '../../shared/log.js'
-import { encodeRequestBatch, kBatchMaxBytes } from '../../shared/protocol/batch.js'
+import { batchEnd, encodeRequestBatch } from '../../shared/protocol/batch.js'
 import { decodeStatus } from '../../shared/protocol/status.js'
 
 /** Requests per batch frame on batched links (bytes: kBatchMaxBytes). */
@@ -68,10 +68,9 @@ export class ServiceLink {
       return false
     }
     this.#queue.push(msg)
-    if (!this.#batch) {
-      if (!this.#pumping) void this.#pump()
-    } else if (this.#queue.length - this.#head >= kEagerFrames) {
-      // Enough for a batch: it goes now, so handlers start on it while this turn reads on.
+    if (!this.#batch || this.#queue.length - this.#head >= kEagerFrames) {
+      // Unbatched, or enough for a batch: it goes now, so handlers start on it while this
+      // turn reads on.
       if (!this.#pumping) void this.#pump()
     } else if (!this.#scheduled) {
       // The rest waits for this loop turn's other requests (uWS runs them all in
@@ -93,10 +92,7 @@ export class ServiceLink {
           if (!this.#flushAll && this.#queue.length - this.#head < kEagerFrames) break
           const queue = this.#queue
           const start = this.#head
-          const last = Math.min(queue.length, start + kMaxFrames)
-          let end = start + 1
-          let bytes = queue[start]!.length
-          while (end < last && bytes + queue[end]!.length <= kBatchMaxBytes) bytes += queue[end++]!.length
+          const end = batchEnd(queue as Buffer[], start, Math.min(queue.length, start + kMaxFrames))
           // One request goes as it is; more go in one batch frame (shared/protocol/batch.ts).
           const frame = end - start === 1 ? queue[start]! : encodeRequestBatch(queue as Buffer[], start, end)
           queue.fill(undefined, start, end)

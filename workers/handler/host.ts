@@ -18,7 +18,7 @@ import { Piscina } from 'piscina'
 import * as zmq from 'zeromq'
 import type { Config } from '../../shared/config/types.js'
 import type { Logger } from '../../shared/log.js'
-import { encodeReplyBatch, isRequestBatch, kBatchMaxBytes, splitBatch } from '../../shared/protocol/batch.js'
+import { batchEnd, encodeReplyBatch, isRequestBatch, splitBatch } from '../../shared/protocol/batch.js'
 import { encodeReply } from '../../shared/protocol/reply.js'
 import { textResponse } from './api.js'
 import { pack, unpack } from './frames.js'
@@ -195,16 +195,14 @@ export class HandlerHost {
     if (!this.#sending) void this.#pump()
   }
 
-  /** One acceptor's replies as batch frames of at most kBatchMaxBytes (a lone reply goes plain). */
+  /** One acceptor's replies as batch frames (batchEnd bounds them; a lone reply goes plain). */
   #queueReplyBatches (group: Buffer[]): void {
     const first = group[0]!
     const space = first.indexOf(0x20)
     const sender = first.subarray(0, space < 0 ? first.length : space)
     let start = 0
     while (start < group.length) {
-      let end = start + 1
-      let bytes = group[start]!.length
-      while (end < group.length && bytes + group[end]!.length <= kBatchMaxBytes) bytes += group[end++]!.length
+      const end = batchEnd(group, start, group.length)
       this.#outQueue.push([end - start === 1 ? group[start]! : encodeReplyBatch(sender, group.slice(start, end))])
       start = end
     }

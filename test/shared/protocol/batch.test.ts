@@ -1,6 +1,6 @@
 import test from 'ava'
 import { ProtocolError } from '../../../shared/errors.js'
-import { encodeReplyBatch, encodeRequestBatch, isRequestBatch, replyBatchStart, splitBatch } from '../../../shared/protocol/batch.js'
+import { batchEnd, encodeReplyBatch, encodeRequestBatch, isRequestBatch, kBatchMaxBytes, replyBatchStart, splitBatch } from '../../../shared/protocol/batch.js'
 import { encodeRequest } from '../../../shared/protocol/request.js'
 import { encodeReply, parseReply } from '../../../shared/protocol/reply.js'
 
@@ -71,4 +71,15 @@ test('items are views into the frame, not copies', (t) => {
   const [item] = splitBatch(frame)
   frame[2] = 0x7a
   t.is(item!.toString('latin1'), 'zbc')
+})
+
+test('batchEnd stops at `last` or before the frame that would pass kBatchMaxBytes; a big first frame goes alone', (t) => {
+  const small = Buffer.alloc(100)
+  const half = Buffer.alloc(kBatchMaxBytes / 2)
+  const big = Buffer.alloc(kBatchMaxBytes + 1)
+  t.is(batchEnd([small, small, small, small], 0, 3), 3)
+  t.is(batchEnd([small, small, small, small], 1, 4), 4)
+  t.is(batchEnd([half, half, small], 0, 3), 2)
+  t.is(batchEnd([big, small], 0, 2), 1)
+  t.is(batchEnd([small, big, small], 0, 3), 1)
 })
