@@ -69,24 +69,28 @@ export class Spy {
     })
   }
 
-  /** The first message (already received or to come) for which `check` holds. */
-  next (check: (m: SpyMessage) => boolean, ms = 5000, what = 'a message'): Promise<SpyMessage> {
+  /**
+   * The first message (already received or to come) for which `check` holds. With `take`,
+   * the message is marked taken the moment it matches, so calls made together each get
+   * their own.
+   */
+  next (check: (m: SpyMessage) => boolean, ms = 5000, what = 'a message', take = false): Promise<SpyMessage> {
+    const claim = (m: SpyMessage): SpyMessage => { if (take) this.#taken.add(m); return m }
     const seen = this.messages.find(check)
-    if (seen !== undefined) return Promise.resolve(seen)
+    if (seen !== undefined) return Promise.resolve(claim(seen))
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w.resolve !== done)
         reject(new Error(`spy: no ${what} within ${ms} ms; got:\n${this.messages.map((m) => m.raw.toString('latin1')).join('\n')}`))
       }, ms)
-      const done = (m: SpyMessage) => { clearTimeout(timer); resolve(m) }
+      const done = (m: SpyMessage) => { clearTimeout(timer); resolve(claim(m)) }
       this.#waiters.push({ check, resolve: done })
     })
   }
 
   /** The next request (not a disconnect notice) for `path`. */
   request (path: string, ms = 5000): Promise<SpyMessage> {
-    return this.next((m) => !m.disconnect && m.req.path === path && !this.#taken.has(m), ms, `request for ${path}`)
-      .then((m) => { this.#taken.add(m); return m })
+    return this.next((m) => !m.disconnect && m.req.path === path && !this.#taken.has(m), ms, `request for ${path}`, true)
   }
 
   /** The disconnect notice for one exchange. */
