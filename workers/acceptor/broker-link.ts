@@ -13,6 +13,7 @@ import type { Config, HeaderProtocol } from '../../shared/config/types.js'
 import type { Logger } from '../../shared/log.js'
 import { batchEnd, encodeRequestBatch } from '../../shared/protocol/batch.js'
 import { decodeStatus } from '../../shared/protocol/status.js'
+import { immediateSends, isClosed, sendNow } from '../../shared/zmq-io.js'
 
 /** Requests per batch frame on batched links (bytes: kBatchMaxBytes). */
 const kMaxFrames = 256
@@ -97,11 +98,11 @@ export class ServiceLink {
           const frame = end - start === 1 ? queue[start]! : encodeRequestBatch(queue as Buffer[], start, end)
           queue.fill(undefined, start, end)
           this.#head = end
-          await this.#push.send(frame)
+          await sendNow(this.#push, frame)
         } else {
           const msg = this.#queue[this.#head]!
           this.#queue[this.#head++] = undefined
-          await this.#push.send(msg)
+          await sendNow(this.#push, msg)
         }
       }
     } catch {
@@ -150,6 +151,7 @@ export class BrokerLink {
     for (const [name, svc] of Object.entries(config.services)) {
       const push = new zmq.Push({ linger: 0, sendHighWaterMark: hwm })
       push.connect(svc.requests)
+      immediateSends(push)
       const sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: hwm })
       sub.connect(svc.replies)
       sub.subscribe(uuid + ' ')
@@ -203,7 +205,3 @@ export class BrokerLink {
   }
 }
 
-function isClosed (err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code
-  return code === 'EBADF' || code === 'ETERM' || code === 'ENOTSOCK'
-}

@@ -20,6 +20,7 @@ import type { Config } from '../../shared/config/types.js'
 import type { Logger } from '../../shared/log.js'
 import { batchEnd, encodeReplyBatch, isRequestBatch, splitBatch } from '../../shared/protocol/batch.js'
 import { encodeReply } from '../../shared/protocol/reply.js'
+import { immediateSends, sendNow } from '../../shared/zmq-io.js'
 import { textResponse } from './api.js'
 import { pack, unpack } from './frames.js'
 import { Outbox, loadApp, runBatch, type App } from './runner.js'
@@ -55,6 +56,7 @@ export class HandlerHost {
     const h = config.handler
     this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 1000 })
     this.#pub = new zmq.Publisher({ linger: 1000, sendHighWaterMark: config.broker.hwm })
+    immediateSends(this.#pub)
     this.#pool = h.threads === 0
       ? null
       : new Piscina({
@@ -96,20 +98,27 @@ export class HandlerHost {
   async #receive (): Promise<void> {
     try {
       for await (const frames of this.#pull) {
-        for (let i = 0; i < frames.length; i++) {
-          const frame = frames[i]!
-          if (isRequestBatch(frame)) this.#takeBatch(frame)
-          else this.#pending.push(frame)
-        }
-        if (!this.#scheduled) {
-          this.#scheduled = true
-          setImmediate(() => { this.#flush() })
-        }
-        if (this.#inflight >= this.#maxInflight) await new Promise<void>((resolve) => { this.#resume = resolve })
+        const full = this.#onRequests(frames)
+        if (full !== undefined) await full
       }
     } catch (err) {
       if (!this.#stopped) this.#log.error('receive loop failed', { err })
     }
+  }
+
+  /** Takes one message's requests; holds reading while the pool is full. */
+  readonly #onRequests = (frames: Buffer[]): Promise<void> | undefined => {
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i]!
+      if (isRequestBatch(frame)) this.#takeBatch(frame)
+      else this.#pending.push(frame)
+    }
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(() => { this.#flush() })
+    }
+    if (this.#inflight < this.#maxInflight) return undefined
+    return new Promise<void>((resolve) => { this.#resume = resolve })
   }
 
   #takeBatch (frame: Buffer): void {
@@ -214,7 +223,7 @@ export class HandlerHost {
       while (this.#outQueue.length > 0) {
         const queue = this.#outQueue
         this.#outQueue = []
-        for (const msg of queue) await this.#pub.send(msg)
+        for (const msg of queue) await sendNow(this.#pub, msg)
       }
     } catch (err) {
       if (!this.#stopped) this.#log.error('send failed', { err })
