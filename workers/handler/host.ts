@@ -98,27 +98,20 @@ export class HandlerHost {
   async #receive (): Promise<void> {
     try {
       for await (const frames of this.#pull) {
-        const full = this.#onRequests(frames)
-        if (full !== undefined) await full
+        for (let i = 0; i < frames.length; i++) {
+          const frame = frames[i]!
+          if (isRequestBatch(frame)) this.#takeBatch(frame)
+          else this.#pending.push(frame)
+        }
+        if (!this.#scheduled) {
+          this.#scheduled = true
+          setImmediate(() => { this.#flush() })
+        }
+        if (this.#inflight >= this.#maxInflight) await new Promise<void>((resolve) => { this.#resume = resolve })
       }
     } catch (err) {
       if (!this.#stopped) this.#log.error('receive loop failed', { err })
     }
-  }
-
-  /** Takes one message's requests; holds reading while the pool is full. */
-  readonly #onRequests = (frames: Buffer[]): Promise<void> | undefined => {
-    for (let i = 0; i < frames.length; i++) {
-      const frame = frames[i]!
-      if (isRequestBatch(frame)) this.#takeBatch(frame)
-      else this.#pending.push(frame)
-    }
-    if (!this.#scheduled) {
-      this.#scheduled = true
-      setImmediate(() => { this.#flush() })
-    }
-    if (this.#inflight < this.#maxInflight) return undefined
-    return new Promise<void>((resolve) => { this.#resume = resolve })
   }
 
   #takeBatch (frame: Buffer): void {
