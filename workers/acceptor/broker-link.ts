@@ -18,10 +18,10 @@ import { immediateSends, isClosed, sendNow } from '../../shared/zmq-io.js'
 /** Requests per batch frame on batched links (bytes: kBatchMaxBytes). */
 const kMaxFrames = 256
 /**
- * A batch goes as soon as this many requests wait, without waiting for the end of the
- * loop turn: whole-turn batches made every stage (acceptor, handler, client) wait for the
- * previous one in turn; with 32 the handler works while the acceptor still reads
- * (perf/README.md: ~+15-25% req/s at 256 connections, same at 50).
+ * Requests go to ZeroMQ at the end of the loop turn, or as soon as this many wait:
+ * whole-turn batches made every stage (acceptor, handler, client) wait for the previous
+ * one in turn; with 32 the handler works while the acceptor still reads (perf/README.md:
+ * ~+15-25% req/s at 256 connections, same at 50).
  */
 const kEagerFrames = 32
 
@@ -69,13 +69,14 @@ export class ServiceLink {
       return false
     }
     this.#queue.push(msg)
-    if (!this.#batch || this.#queue.length - this.#head >= kEagerFrames) {
-      // Unbatched, or enough for a batch: it goes now, so handlers start on it while this
-      // turn reads on.
+    if (this.#queue.length - this.#head >= kEagerFrames) {
+      // Enough for a batch: it goes now, so handlers start on it while this turn reads on.
       if (!this.#pumping) void this.#pump()
     } else if (!this.#scheduled) {
-      // The rest waits for this loop turn's other requests (uWS runs them all in
-      // libuv's poll phase, before setImmediate callbacks).
+      // The rest waits for this loop turn's other requests (uWS runs them all in libuv's
+      // poll phase, before setImmediate callbacks). Unbatched links gain too: messages
+      // sent in one burst share the wake-ups of ZeroMQ's I/O thread and the broker's
+      // (perf/README.md: broker CPU per request -25% with a Mongrel2 handler).
       this.#scheduled = true
       setImmediate(this.#flushTurn)
     }
@@ -100,6 +101,7 @@ export class ServiceLink {
           this.#head = end
           await sendNow(this.#push, frame)
         } else {
+          // Mongrel2 handlers read one request per message: a burst of messages.
           const msg = this.#queue[this.#head]!
           this.#queue[this.#head++] = undefined
           await sendNow(this.#push, msg)
