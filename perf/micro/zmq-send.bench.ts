@@ -11,7 +11,9 @@
  * Knobs: MESSAGES (default 100000 requests per case and round), ROUNDS (default 5).
  */
 import { fork } from 'node:child_process'
-import os from 'node:os'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os, { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as zmq from 'zeromq'
 import { encodeRequestBatch } from '../../shared/protocol/batch.js'
@@ -41,7 +43,8 @@ if (process.argv[2] === 'drain') {
 }
 
 async function main (): Promise<void> {
-  const endpoint = `ipc:///tmp/swb-zmq-send-bench-${process.pid}`
+  const dir = mkdtempSync(join(tmpdir(), 'swb-zmq-send-bench-'))
+  const endpoint = `ipc://${join(dir, 'pull')}`
   const child = fork(fileURLToPath(import.meta.url), ['drain', endpoint], { execArgv: ['--import', 'tsx'] })
   const next = (): Promise<unknown> => new Promise((resolve) => child.once('message', resolve))
   await next()
@@ -73,6 +76,7 @@ async function main (): Promise<void> {
   plain.close()
   now.close()
   child.kill()
+  rmSync(dir, { recursive: true, force: true })
 
   process.stdout.write(`zeromq.js sends, ${os.cpus().length} cores, node ${process.version}: sender CPU per 300-byte request (median of ${kRounds})\n`)
   const base = median(results.get(cases[0]!.name)!)

@@ -3,11 +3,17 @@
  * of failing with EAGAIN) when the high-water mark or a missing peer blocks, and leaves
  * the socket ready for immediate sends again.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import test from 'ava'
 import * as zmq from 'zeromq'
 import { immediateSends, sendNow } from '../../shared/zmq-io.js'
 
-const ipc = (name: string): string => `ipc:///tmp/swb-zmq-io-${process.pid}-${name}`
+// ipc endpoints are socket files: in a temp dir removed after the tests.
+const kDir = mkdtempSync(join(tmpdir(), 'swb-zmq-io-'))
+test.after.always(() => { rmSync(kDir, { recursive: true, force: true }) })
+const ipc = (name: string): string => `ipc://${join(kDir, name)}`
 
 test('sendNow delivers in order with the send timeout at 0', async (t) => {
   const pull = new zmq.Pull({ linger: 0 })
