@@ -24,7 +24,6 @@ import { runWrk } from './lib/wrk.js'
 import { formatTargets } from './lib/targets.js'
 import { intEnv } from './lib/env.js'
 
-
 const kDuration = intEnv('DURATION', 10, 1)
 const kRepeats = intEnv('REPEATS', 2, 1)
 const kWarmup = intEnv('WARMUP', 2, 0)

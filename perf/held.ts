@@ -20,23 +20,20 @@
  */
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startMongrel2 } from './contenders/mongrel2.js'
 import { kNodeArgs } from './contenders/node-proc.js'
 import type { HeldProgress } from './lib/held-client.js'
 import { formatMachine, machineInfo } from './lib/machine.js'
-import { freePort } from './lib/net.js'
 import type { Proc } from './lib/proc.js'
-import { kOutDir, kRepoRoot, killAllNow, sleep, spawnProc, stopAll } from './lib/proc.js'
+import { kOutDir, kRepoRoot, killAllNow, makeTempDir, removeTempDir, sleep, stopAll } from './lib/proc.js'
+import { formatMarkdown, formatText } from './lib/report.js'
 import { median } from './lib/stats.js'
 import { startSwitchboard } from './lib/switchboard.js'
-import { ensureTool } from './lib/tools.js'
-import { setupMongrel2 } from './m2/setup.js'
 import { intEnv } from './lib/env.js'
-
 
 const kN = intEnv('HELD_N', 10_000, 1)
 const kPerClient = intEnv('HELD_PER_CLIENT', 5000, 1)
@@ -110,29 +107,18 @@ const mongrel2: Target = {
   name: 'mongrel2',
   process: 'mongrel2',
   async start (countFile) {
-    ensureTool('mongrel2-core', ['mongrel2', 'm2sh'])
-    const [port, sendPort, recvPort] = [await freePort(), await freePort(), await freePort()]
-    const sendSpec = `tcp://127.0.0.1:${sendPort}`
-    const recvSpec = `tcp://127.0.0.1:${recvPort}`
-    const m2 = setupMongrel2({ port, sendSpec, recvSpec, settings: kM2MaxFd > 0 ? { 'superpoll.max_fd': kM2MaxFd } : {} })
-    gDirs.add(m2.dir)
-    const procs: Proc[] = []
-    const stop = async (): Promise<void> => {
-      await Promise.all(procs.map((p) => p.stop()))
-      m2.cleanup()
-      gDirs.delete(m2.dir)
-    }
+    const m2 = await startMongrel2({
+      prefix: 'held-',
+      settings: kM2MaxFd > 0 ? { 'superpoll.max_fd': kM2MaxFd } : {},
+      handlerEnv: { HOLD: '1', HOLD_COUNT_FILE: countFile }
+    })
     try {
-      const server = spawnProc('held-mongrel2', 'mongrel2', [m2.db, m2.uuid], {}, { cwd: m2.dir, stopSignal: 'SIGINT' })
-      procs.push(server)
-      procs.push(spawnProc('held-m2-handler', process.execPath, [...kNodeArgs, 'perf/handlers/m2-hello.ts', sendSpec, recvSpec],
-        { HOLD: '1', HOLD_COUNT_FILE: countFile }))
-      await waitForPort(port, procs)
-      return { pid: server.pid, port, stop }
+      await waitForPort(m2.port, m2.procs)
     } catch (err) {
-      await stop()
+      await m2.stop()
       throw err
     }
+    return { pid: m2.server.pid, port: m2.port, stop: m2.stop }
   }
 }
 
@@ -233,8 +219,6 @@ async function probe (port: number, countFile: string): Promise<void> {
 interface Client { child: ChildProcess; progress: HeldProgress | null; exited: boolean }
 
 const gClients = new Set<Client>()
-/** Temp dirs not yet removed (an interrupted run exits without measure's finally or stop()). */
-const gDirs = new Set<string>()
 
 function startClients (port: number, n: number): Client[] {
   const k = Math.ceil(n / kPerClient)
@@ -297,8 +281,7 @@ interface Result {
 }
 
 async function measure (t: Target): Promise<Result> {
-  const dir = mkdtempSync(join(tmpdir(), 'swb-held-'))
-  gDirs.add(dir)
+  const dir = makeTempDir('swb-held-')
   const countFile = join(dir, 'count')
   progressLine(`${t.name}: starting`)
   const server = await t.start(countFile)
@@ -371,8 +354,7 @@ async function measure (t: Target): Promise<Result> {
     await stopClients(clients)
     await server.stop()
     await stopAll()
-    rmSync(dir, { recursive: true, force: true })
-    gDirs.delete(dir)
+    removeTempDir(dir)
   }
 }
 
@@ -396,16 +378,8 @@ function table (results: readonly Result[]): string[][] {
   return rows
 }
 
-function formatText (cells: readonly string[][]): string {
-  const widths = (cells[0] ?? []).map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)))
-  return cells.map((row) => row.map((c, i) => (i >= 2 && i <= 8 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n')
-}
-
-function formatMarkdown (cells: readonly string[][]): string {
-  const [header = [], ...body] = cells
-  const align = header.map((_, i) => (i >= 2 && i <= 8 ? '---:' : '---'))
-  return [header, align, ...body].map((row) => `| ${row.join(' | ')} |`).join('\n')
-}
+/** Columns of table() that are numbers: right-aligned. */
+const isNumberColumn = (i: number): boolean => i >= 2 && i <= 8
 
 function openFilesLimit (): string {
   try {
@@ -446,14 +420,14 @@ async function main (): Promise<number> {
     await sleep(500)
   }
   const cells = table(results)
-  process.stdout.write(`\n${formatMachine(machine)}\n${knobs}\n\n${formatText(cells)}\n`)
+  process.stdout.write(`\n${formatMachine(machine)}\n${knobs}\n\n${formatText(cells, isNumberColumn)}\n`)
   for (const r of results) {
     if (r.firstError !== '') process.stdout.write(`${r.target}: first client error: ${r.firstError}\n`)
   }
   for (const f of failures) process.stdout.write(`FAILED: ${f}\n`)
   mkdirSync(kOutDir, { recursive: true })
   const stamp = machine.date.replace(/[:.]/g, '-')
-  const md = `${formatMachine(machine).split('\n').join('  \n')}  \n${knobs.split('\n').join('  \n')}\n\n${formatMarkdown(cells)}\n`
+  const md = `${formatMachine(machine).split('\n').join('  \n')}  \n${knobs.split('\n').join('  \n')}\n\n${formatMarkdown(cells, isNumberColumn)}\n`
   writeFileSync(join(kOutDir, `held-${stamp}.json`), JSON.stringify({ machine, knobs, results, failures }, null, 2))
   writeFileSync(join(kOutDir, 'held-latest.md'), md)
   process.stdout.write(`\nsaved perf/out/held-${stamp}.json and perf/out/held-latest.md (logs in perf/out/logs/)\n`)
@@ -464,7 +438,6 @@ async function main (): Promise<number> {
 // Servers die with the bench (proc.ts registry); so do the client processes, by PID.
 process.on('exit', () => {
   killAllNow()
-  for (const d of gDirs) rmSync(d, { recursive: true, force: true })
   for (const c of gClients) {
     try { process.kill(c.child.pid as number, 'SIGKILL') } catch { /* already gone */ }
   }

@@ -11,26 +11,20 @@
  *   more handler CPU and a higher p50 at 1 connection (README).
  */
 import type { Contender, Started } from '../lib/contender.js'
+import { choiceEnv } from '../lib/env.js'
 import { startM2Handler } from './mongrel2.js'
 import { startSwitchboard } from '../lib/switchboard.js'
 import type { SwitchboardOptions } from '../lib/switchboard.js'
 
-function choice<T extends string> (name: string, allowed: readonly T[], fallback: T): T {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`perf: ${name} must be one of ${allowed.join(', ')}, got '${raw}'`)
-  return raw as T
-}
-
 // Knobs to compare configurations (README); the defaults are what measured best here.
 /** handler.threads of the sb-ts hosts: 0 runs the app inline; 1 is a one-thread piscina pool. */
-const kHostThreads = Number(choice('SB_THREADS', ['0', '1', '2', '4'], '0'))
+const kHostThreads = Number(choiceEnv('SB_THREADS', ['0', '1', '2', '4'], '0'))
 /** Request header encoding of the sb-ts service. */
-const kHostProtocol = choice('SB_PROTOCOL', ['json', 'tnetstring', 'msgpack'], 'json')
+const kHostProtocol = choiceEnv('SB_PROTOCOL', ['json', 'tnetstring', 'msgpack'], 'json')
 /** sb-ts handler-facing endpoints (sendSpec/recvSpec). */
-const kHostTransport = choice('SB_TRANSPORT', ['tcp', 'ipc'], 'tcp')
+const kHostTransport = choiceEnv('SB_TRANSPORT', ['tcp', 'ipc'], 'tcp')
 /** Acceptor-broker links and the status PUB, every Switchboard contender. */
-const kLinkTransport = choice('SB_LINK', ['ipc', 'tcp'], 'ipc')
+const kLinkTransport = choiceEnv('SB_LINK', ['ipc', 'tcp'], 'ipc')
 
 function switchboard (name: string, opts: SwitchboardOptions): Contender {
   return {

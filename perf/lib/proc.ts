@@ -4,7 +4,8 @@
  * still kills everything it started, and always stopped by PID, never by name.
  */
 import { spawn } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -116,6 +117,27 @@ export function killAllNow (): void {
   for (const p of kLive) {
     try { process.kill(p.pid, 'SIGKILL') } catch { /* already gone */ }
   }
+}
+
+/** Temp dirs not yet removed: an interrupted run (SIGINT exits without any stop()) removes them at exit. */
+const kTempDirs = new Set<string>()
+process.once('exit', () => { for (const d of kTempDirs) rmSync(d, { recursive: true, force: true }) })
+
+/** A fresh dir under the OS temp dir, removed by removeTempDir() or else when this process exits. */
+export function makeTempDir (prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  kTempDirs.add(dir)
+  return dir
+}
+
+/** Puts a dir made elsewhere (e.g. by setupMongrel2) under the same exit-time removal. */
+export function trackTempDir (dir: string): void {
+  kTempDirs.add(dir)
+}
+
+export function removeTempDir (dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+  kTempDirs.delete(dir)
 }
 
 export function sleep (ms: number): Promise<void> {

@@ -71,7 +71,8 @@ export function aggregate (samples: readonly Sample[], order: readonly string[])
 function fmtInt (x: number): string {
   return Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-'
 }
-function fmtMs (x: number): string {
+/** Milliseconds with 3 significant digits at most ('-' when unmeasured). */
+export function fmtMs (x: number): string {
   if (!Number.isFinite(x)) return '-'
   return x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0)
 }
@@ -102,19 +103,21 @@ export function tableCells (rows: readonly Row[], anchors: readonly Anchor[] = k
 }
 
 const kRightAligned = new Set([1, 2, 3, 4, 5, 7])
+/** Which columns of tableCells' table are numbers (right-aligned): all but names and CPU. */
+const kBenchNumbers = (i: number): boolean => kRightAligned.has(i) || i >= 8
 
-/** Aligned plain text, for the terminal. */
-export function formatText (cells: readonly string[][]): string {
+/** Aligned plain text, for the terminal; `isNumber(i)` columns are right-aligned. */
+export function formatText (cells: readonly string[][], isNumber = kBenchNumbers): string {
   const widths = (cells[0] ?? []).map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)))
   return cells.map((row) => row.map((c, i) => {
     const w = widths[i] ?? 0
-    return kRightAligned.has(i) || i >= 8 ? c.padStart(w) : c.padEnd(w)
+    return isNumber(i) ? c.padStart(w) : c.padEnd(w)
   }).join('  ').trimEnd()).join('\n')
 }
 
-/** GitHub markdown, for the README's Performance section. */
-export function formatMarkdown (cells: readonly string[][]): string {
+/** GitHub markdown, for the README's Performance section; `isNumber(i)` columns right-aligned. */
+export function formatMarkdown (cells: readonly string[][], isNumber = kBenchNumbers): string {
   const [header = [], ...body] = cells
-  const align = header.map((_, i) => (kRightAligned.has(i) || i >= 8 ? '---:' : '---'))
+  const align = header.map((_, i) => (isNumber(i) ? '---:' : '---'))
   return [header, align, ...body].map((row) => `| ${row.join(' | ')} |`).join('\n')
 }

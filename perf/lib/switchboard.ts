@@ -11,13 +11,12 @@
  * await sb.stop()
  * ```
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { kNodeArgs } from '../contenders/node-proc.js'
 import { freePort, waitForHello } from './net.js'
 import type { Proc } from './proc.js'
-import { sleep, spawnProc } from './proc.js'
+import { makeTempDir, removeTempDir, sleep, spawnProc } from './proc.js'
 
 /** Switchboard's own TypeScript handler host (workers/handler/main.ts) running `app`. */
 export interface HostHandlers {
@@ -82,10 +81,6 @@ export interface RunningSwitchboard {
 
 const kStartTimeoutMs = 30_000
 
-/** Temp dirs not yet removed: an interrupted bench (SIGINT exits without stop()) removes them at exit. */
-const gDirs = new Set<string>()
-process.once('exit', () => { for (const d of gDirs) rmSync(d, { recursive: true, force: true }) })
-
 /** Env overrides that would silently change the generated config: blanked (empty = unset). */
 function blankSwitchboardEnv (): Record<string, string> {
   const env: Record<string, string> = {}
@@ -123,13 +118,11 @@ function lastHandlerCount (log: string): number {
 
 export async function startSwitchboard (opts: SwitchboardOptions): Promise<RunningSwitchboard> {
   const prefix = opts.name ?? 'sb'
-  const dir = mkdtempSync(join(tmpdir(), 'swb-bench-'))
-  gDirs.add(dir)
+  const dir = makeTempDir('swb-bench-')
   const procs: Proc[] = []
   const stop = async (): Promise<void> => {
     await Promise.all(procs.map((p) => p.stop()))
-    rmSync(dir, { recursive: true, force: true })
-    gDirs.delete(dir)
+    removeTempDir(dir)
   }
   try {
     const port = await freePort()

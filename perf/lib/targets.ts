@@ -18,7 +18,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { kOutDir } from './proc.js'
-import type { Row } from './report.js'
+import { fmtMs, type Row } from './report.js'
 
 interface RatioTarget {
   contender: string | RegExp
@@ -38,10 +38,6 @@ export const kTargets: readonly RatioTarget[] = [
 const kThroughputConns = 50
 /** Raw uWS.js in-process: what no uWS.js front end can exceed on the same machine. */
 const kCeiling = 'uws-raw'
-
-function fmtMs (x: number): string {
-  return x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0)
-}
 
 /** One line per (target, contender) found in `rows`, then the p50 at 1 connection of each contender. */
 export function formatTargets (rows: readonly Row[]): string {

@@ -1,7 +1,8 @@
 /**
  * Prepares a Mongrel2 1.12 server in a fresh temp dir that is also its chroot: the
  * logs/, run/ and tmp/ dirs it needs, the config from hello.conf.template, and the sqlite
- * db from `m2sh load`. Start it with `mongrel2 <db> <uuid>` with cwd = the dir.
+ * db from `m2sh load`. Start it with `mongrel2 <db> <uuid>` with cwd = the dir; the caller
+ * removes the dir (perf/contenders/mongrel2.ts: startMongrel2).
  *
  * CLI, to try Mongrel2 by hand:
  *   node --import tsx perf/m2/setup.ts <port> <send_spec> <recv_spec>
@@ -9,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -21,8 +22,6 @@ export interface M2Setup {
   dir: string
   db: string
   uuid: string
-  /** Removes the temp dir. */
-  cleanup(): void
 }
 
 export interface M2Options {
@@ -66,7 +65,7 @@ export function setupMongrel2 (opts: M2Options): M2Setup {
   execFileSync('m2sh', ['load', '-config', confPath, '-db', db], {
     cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOGNAME: process.env.LOGNAME ?? 'bench' }
   })
-  return { dir, db, uuid, cleanup: () => { rmSync(dir, { recursive: true, force: true }) } }
+  return { dir, db, uuid }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
