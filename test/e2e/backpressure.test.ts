@@ -49,7 +49,7 @@ function dechunk (body: Buffer): Buffer {
   }
 }
 
-function checkParts (t: import('ava').ExecutionContext, body: Buffer, parts: number, size: number): void {
+function checkParts (t: ExecutionContext, body: Buffer, parts: number, size: number): void {
   t.is(body.length, parts * size)
   for (let i = 0; i < parts; i++) {
     const part = body.subarray(i * size, (i + 1) * size)
