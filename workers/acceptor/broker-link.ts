@@ -119,11 +119,18 @@ export class ServiceLink {
     }
   }
 
+  /** Reads replies until the link closes (a plain receive() loop: see shared/zmq-io.ts). */
   async readReplies (listener: ReplyListener): Promise<void> {
-    for await (const frames of this.#sub) {
-      // Mongrel2 treats every frame of a multipart message as a message; so does this.
-      // Batch frames (many replies in one) are split by the listener.
-      for (let i = 0; i < frames.length; i++) listener(this, frames[i]!)
+    const sub = this.#sub
+    try {
+      while (!sub.closed) {
+        const frames = await sub.receive()
+        // Mongrel2 treats every frame of a multipart message as a message; so does this.
+        // Batch frames (many replies in one) are split by the listener.
+        for (let i = 0; i < frames.length; i++) listener(this, frames[i]!)
+      }
+    } catch (err) {
+      if (!sub.closed) throw err
     }
   }
 

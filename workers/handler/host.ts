@@ -95,9 +95,12 @@ export class HandlerHost {
     void this.#receive()
   }
 
+  /** A plain receive() loop, not for-await: see shared/zmq-io.ts. */
   async #receive (): Promise<void> {
     try {
-      for await (const frames of this.#pull) {
+      const pull = this.#pull
+      while (!pull.closed) {
+        const frames = await pull.receive()
         for (let i = 0; i < frames.length; i++) {
           const frame = frames[i]!
           if (isRequestBatch(frame)) this.#takeBatch(frame)
