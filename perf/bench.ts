@@ -21,7 +21,7 @@ import { aggregate, formatMarkdown, formatText, tableCells } from './lib/report.
 import type { Sample } from './lib/report.js'
 import { ensureTool } from './lib/tools.js'
 import { runWrk } from './lib/wrk.js'
-import { formatTargets } from './lib/targets.js'
+import { formatBudgets, formatTargets } from './lib/targets.js'
 import { intEnv } from './lib/env.js'
 
 const kDuration = intEnv('DURATION', 10, 1)
@@ -109,7 +109,7 @@ async function main (): Promise<number> {
     'req/s, p50, p99 and CPU are medians over the rounds; spread = (max-min)/median of req/s; ' +
     'CPU 100% = one core; ratios = req/s / anchor req/s at the same conns; ! = errors or non-2xx seen\n\n' +
     `${text}\n`)
-  process.stdout.write(formatTargets(rows))
+  process.stdout.write(formatTargets(rows) + formatBudgets(rows, machine.cores))
   for (const f of failures) process.stdout.write(`FAILED: ${f}\n`)
 
   const stamp = machine.date.replace(/[:.]/g, '-')

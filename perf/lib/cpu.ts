@@ -39,7 +39,7 @@ export function machineBusySeconds (): number {
 export interface CpuSample { at: number; secs: Record<string, number> }
 
 /** The pseudo-role of the whole machine's busy CPU in samples (100% = one core). */
-const kMachineRole = 'machine'
+export const kMachineRole = 'machine'
 
 /** Samples every pid in `pids` (role → pid), then the whole machine as `machine`. */
 export function sampleCpu (pids: Record<string, number>): CpuSample {
