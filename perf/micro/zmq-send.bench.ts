@@ -11,13 +11,13 @@
  * Knobs: MESSAGES (default 100000 requests per case and round), ROUNDS (default 5).
  */
 import { fork } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import os, { tmpdir } from 'node:os'
+import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as zmq from 'zeromq'
 import { encodeRequestBatch } from '../../shared/protocol/batch.js'
 import { immediateSends, sendNow } from '../../shared/zmq-io.js'
+import { makeTempDir, removeTempDir } from '../lib/proc.js'
 import { median } from '../lib/stats.js'
 
 const kMessages = Number(process.env.MESSAGES ?? 100_000)
@@ -43,7 +43,7 @@ if (process.argv[2] === 'drain') {
 }
 
 async function main (): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'swb-zmq-send-bench-'))
+  const dir = makeTempDir('swb-zmq-send-bench-')
   const endpoint = `ipc://${join(dir, 'pull')}`
   const child = fork(fileURLToPath(import.meta.url), ['drain', endpoint], { execArgv: ['--import', 'tsx'] })
   const next = (): Promise<unknown> => new Promise((resolve) => child.once('message', resolve))
@@ -76,7 +76,7 @@ async function main (): Promise<void> {
   plain.close()
   now.close()
   child.kill()
-  rmSync(dir, { recursive: true, force: true })
+  removeTempDir(dir)
 
   process.stdout.write(`zeromq.js sends, ${os.cpus().length} cores, node ${process.version}: sender CPU per 300-byte request (median of ${kRounds})\n`)
   const base = median(results.get(cases[0]!.name)!)

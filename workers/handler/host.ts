@@ -186,8 +186,7 @@ export class HandlerHost {
     } else {
       const bySender = new Map<string, Buffer[]>()
       for (const f of frames) {
-        const space = f.indexOf(0x20)
-        const sender = f.toString('latin1', 0, space < 0 ? f.length : space)
+        const sender = f.toString('latin1', 0, senderEnd(f))
         let group = bySender.get(sender)
         if (group === undefined) bySender.set(sender, group = [])
         group.push(f)
@@ -203,8 +202,7 @@ export class HandlerHost {
   /** One acceptor's replies as batch frames (batchEnd bounds them; a lone reply goes plain). */
   #queueReplyBatches (group: Buffer[]): void {
     const first = group[0]!
-    const space = first.indexOf(0x20)
-    const sender = first.subarray(0, space < 0 ? first.length : space)
+    const sender = first.subarray(0, senderEnd(first))
     let start = 0
     while (start < group.length) {
       const end = batchEnd(group, start, group.length)
@@ -235,6 +233,12 @@ export class HandlerHost {
     this.#channel.close()
     this.#pub.close()
   }
+}
+
+/** Where a reply frame's sender UUID ends: its first space (the whole frame if none). */
+function senderEnd (frame: Buffer): number {
+  const space = frame.indexOf(0x20)
+  return space < 0 ? frame.length : space
 }
 
 /** A 500 reply for a request whose batch failed; null for control messages. */
