@@ -54,7 +54,7 @@ export function parseReply (msg: Buffer, maxIds = kDefaultMaxIds): Reply {
   if (msg[p] !== kSpace || p === 0) {
     throw fail('SENDER', p === 0 && msg[0] === kSpace ? 'missing sender UUID' : `sender UUID may contain only A-Z a-z 0-9 '-', found byte 0x${hex(msg[p]!)}`, p)
   }
-  const senderEnd = p++
+  const senderLen = p++
 
   const lenStart = p
   let len = 0
@@ -103,7 +103,13 @@ export function parseReply (msg: Buffer, maxIds = kDefaultMaxIds): Reply {
   }
   if (ids.length === 0) throw fail('IDS', 'reply names no ids', start)
 
-  return { sender: msg.subarray(0, senderEnd), ids, extended, body: msg.subarray(stop + 2) }
+  return { sender: msg.subarray(0, senderLen), ids, extended, body: msg.subarray(stop + 2) }
+}
+
+/** Where a reply frame's sender UUID ends, unvalidated: its first space (the frame's length if none). */
+export function senderEnd (frame: Uint8Array): number {
+  const space = frame.indexOf(kSpace)
+  return space < 0 ? frame.length : space
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Config } from '../../shared/config/types.js'
 import { createLogger, type Logger } from '../../shared/log.js'
 import { replyBatchStart, splitBatch } from '../../shared/protocol/batch.js'
 import { encodeDisconnect } from '../../shared/protocol/request.js'
-import { parseReply } from '../../shared/protocol/reply.js'
+import { parseReply, senderEnd } from '../../shared/protocol/reply.js'
 import { uws, type HttpRequest, type HttpResponse, type ListenableApp, type TemplatedApp, type us_listen_socket } from '../../shared/uws.js'
 import { createActions } from './actions.js'
 import { BrokerLink, type ServiceLink } from './broker-link.js'
@@ -224,6 +224,5 @@ export class Acceptor implements ExchangeOwner {
 }
 
 function senderOf (frame: Buffer): string {
-  const space = frame.indexOf(0x20)
-  return frame.toString('latin1', 0, Math.min(space < 0 ? frame.length : space, 64))
+  return frame.toString('latin1', 0, Math.min(senderEnd(frame), 64))
 }

@@ -19,7 +19,7 @@ import * as zmq from 'zeromq'
 import type { Config } from '../../shared/config/types.js'
 import type { Logger } from '../../shared/log.js'
 import { batchEnd, encodeReplyBatch, isRequestBatch, splitBatch } from '../../shared/protocol/batch.js'
-import { encodeReply } from '../../shared/protocol/reply.js'
+import { encodeReply, senderEnd } from '../../shared/protocol/reply.js'
 import { immediateSends, sendNow } from '../../shared/zmq-io.js'
 import { textResponse } from './api.js'
 import { pack, unpack } from './frames.js'
@@ -233,12 +233,6 @@ export class HandlerHost {
     this.#channel.close()
     this.#pub.close()
   }
-}
-
-/** Where a reply frame's sender UUID ends: its first space (the whole frame if none). */
-function senderEnd (frame: Buffer): number {
-  const space = frame.indexOf(0x20)
-  return space < 0 ? frame.length : space
 }
 
 /** A 500 reply for a request whose batch failed; null for control messages. */
