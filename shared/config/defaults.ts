@@ -34,7 +34,10 @@ export const defaults: Readonly<Config> = deepFreeze({
     defaultHost: 'localhost',
     noClobberXff: false,
     trace: false,
-    maintenance: false
+    maintenance: false,
+    wsMaxMessage: 262_144,       // bytes (Mongrel2's MAX_WS_LENGTH)
+    wsIdleSeconds: 120,          // s (uWS.js's default; Mongrel2's limits.min_ping)
+    wsPing: true
   },
   broker: {
     status: 'tcp://127.0.0.1:9993',
@@ -53,7 +56,7 @@ export const defaults: Readonly<Config> = deepFreeze({
   },
   hosts: [
     // matching '' is a suffix of every Host header: this host catches all.
-    { name: 'localhost', matching: '', routes: { '/': { service: 'demo', timeoutMs: kDefaultRouteTimeoutMs } } }
+    { name: 'localhost', matching: '', routes: { '/': { service: 'demo', timeoutMs: kDefaultRouteTimeoutMs, websocket: true } } }
   ],
   handler: {
     service: 'demo',

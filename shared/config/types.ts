@@ -33,6 +33,8 @@ export interface RouteConfig {
   service: string
   /** No reply within this many milliseconds: 504. Default 30000, 1..86400000. */
   timeoutMs: number
+  /** WebSocket upgrades go to the handler (Mongrel2's WEBSOCKET_HANDSHAKE); false: served as plain HTTP. Default true. */
+  websocket: boolean
 }
 
 export interface HostConfig {
@@ -70,6 +72,12 @@ export interface AcceptorConfig {
   trace: boolean
   /** Maintenance filter: every routed request gets 503. Default false. */
   maintenance: boolean
+  /** Largest WebSocket message (client's, reassembled) and handler frame, in bytes. Default 262144. */
+  wsMaxMessage: number
+  /** A WebSocket with no traffic for this many seconds is closed; 0 = never, else 8..960. Default 120. */
+  wsIdleSeconds: number
+  /** Ping idle WebSockets before wsIdleSeconds runs out (a client's pong keeps them open). Default true. */
+  wsPing: boolean
 }
 
 export interface BrokerConfig {
@@ -104,8 +112,8 @@ export interface Config {
   handler: HandlerConfig
 }
 
-/** A route as a file may write it: `{ service, timeoutMs? }` or just the service name. */
-export type RouteInput = string | { service: string; timeoutMs?: number }
+/** A route as a file may write it: `{ service, timeoutMs?, websocket? }` or just the service name. */
+export type RouteInput = string | { service: string; timeoutMs?: number; websocket?: boolean }
 
 /**
  * What a config file may hold. `acceptor`, `broker` and `handler` are merged over the

@@ -101,7 +101,14 @@ const kAcceptorFields: Record<string, Field> = {
   defaultHost: kHostName,
   noClobberXff: kBool,
   trace: kBool,
-  maintenance: kBool
+  maintenance: kBool,
+  wsMaxMessage: int(1, 1_073_741_824),
+  // uWS.js aborts the process on other values
+  wsIdleSeconds: {
+    rule: 'must be 0 (never) or an integer from 8 to 960',
+    test: (v) => v === 0 || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 8 && v <= 960)
+  },
+  wsPing: kBool
 }
 
 const kBrokerFields: Record<string, Field> = {
@@ -136,7 +143,8 @@ const kHostFields: Record<string, Field> = {
 
 const kRouteFields: Record<string, Field> = {
   service: kString,
-  timeoutMs: int(1, 86_400_000, kDefaultRouteTimeoutMs)
+  timeoutMs: int(1, 86_400_000, kDefaultRouteTimeoutMs),
+  websocket: { ...kBool, fallback: true }
 }
 
 /**
@@ -304,10 +312,11 @@ function checkRoutes (ctx: Ctx, path: string, raw: Obj, serviceNames: string[] |
     if (typeof value === 'string' && value.length > 0) {
       route.service = value
       route.timeoutMs = kDefaultRouteTimeoutMs
+      route.websocket = true
     } else if (isPlainObject(value)) {
       checkFields(ctx, at, value, kRouteFields, route)
     } else {
-      report(ctx, at, 'must be a service name or { service, timeoutMs }', value)
+      report(ctx, at, 'must be a service name or { service, timeoutMs, websocket }', value)
       continue
     }
     if (serviceNames !== undefined && typeof route.service === 'string') {

@@ -14,7 +14,8 @@ type Outcome = 'final' | 'running' | 'error'
 
 const kActionNames: ExchangeActionName[] = [
   'route', 'readBody', 'toHandler', 'wait', 'writeReply', 'drain', 'finish', 'timeout', 'abort', 'close', 'fail',
-  'notFound', 'tooLarge', 'badRequest', 'unavailable'
+  'notFound', 'tooLarge', 'badRequest', 'unavailable',
+  'handshake', 'upgrade', 'wsForward', 'wsWrite', 'wsEnd', 'wsClose', 'wsFail', 'wsTimeout'
 ]
 
 /**
@@ -101,6 +102,23 @@ test(run, ['OPEN', 'HANDLER', 'UNAVAILABLE'], 'final')
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'UNAVAILABLE'], 'final')
 // Nothing happened yet.
 test('fresh exchange', run, [], 'running')
+
+// WebSocket (Mongrel2's WS_REQ → WSRouting → WSEstablished)
+test('websocket, handshake sent', run, ['OPEN', 'HANDSHAKE'], 'running')
+test('websocket, open', run, ['OPEN', 'HANDSHAKE', 'REPLY', 'UPGRADE'], 'running')
+test('websocket, messages both ways', run, ['OPEN', 'HANDSHAKE', 'REPLY', 'UPGRADE', 'WS_MESSAGE', 'REPLY', 'WS_MESSAGE', 'WS_MESSAGE', 'REPLY'], 'running')
+test('websocket, client closes', run, ['OPEN', 'HANDSHAKE', 'REPLY', 'UPGRADE', 'WS_MESSAGE', 'REMOTE_CLOSE'], 'final')
+test('websocket, handler closes', run, ['OPEN', 'HANDSHAKE', 'REPLY', 'UPGRADE', 'REPLY', 'CLOSE'], 'final')
+test('websocket, bad frames', run, ['OPEN', 'HANDSHAKE', 'REPLY', 'UPGRADE', 'FAILED'], 'final')
+test('websocket, shutdown', run, ['OPEN', 'HANDSHAKE', 'REPLY', 'UPGRADE', 'TIMEOUT'], 'final')
+test('websocket, refused with an HTTP response', run, ['OPEN', 'HANDSHAKE', 'REPLY', 'RESP_SENT'], 'final')
+test('websocket, no handshake reply in time', run, ['OPEN', 'HANDSHAKE', 'TIMEOUT'], 'final')
+test('websocket, client left during the handshake', run, ['OPEN', 'HANDSHAKE', 'REMOTE_CLOSE'], 'final')
+test('websocket, no handler', run, ['OPEN', 'HANDSHAKE', 'UNAVAILABLE'], 'final')
+test(run, ['OPEN', 'HANDSHAKE', 'WS_MESSAGE'], 'error')
+test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'WS_MESSAGE'], 'error')
+test(run, ['OPEN', 'HANDSHAKE', 'REPLY', 'UPGRADE', 'UPGRADE'], 'error')
+test(run, ['OPEN', 'HANDSHAKE', 'REPLY', 'UPGRADE', 'WRITABLE'], 'error')
 
 // ---- sequences that must fail (FAILS in state_tests.c) ----------------------------------
 
@@ -338,8 +356,8 @@ test('Ev and St agree with EVENTS and STATES; names round-trip', t => {
   EVENTS.forEach((name, i) => { t.is<number, number>(Ev[name], i + 1); t.is(eventName(i + 1), name) })
   STATES.forEach((name, i) => { t.is<number, number>(St[name], i); t.is(stateName(i), name) })
   t.is(eventName(0), 'NONE')
-  t.is(eventName(16), 'BAD_EVENT(16)')
-  t.is(stateName(8), 'BadState(8)')
+  t.is(eventName(19), 'BAD_EVENT(19)')
+  t.is(stateName(10), 'BadState(10)')
 })
 
 test('every state but Error is reachable from Start; only Done and Error have no edges', t => {
@@ -390,7 +408,7 @@ function tableLines (): string[] {
 
 test('DOT and Mermaid contain every exchange edge, and only those', t => {
   const expected = tableLines()
-  t.is(expected.length, 25)
+  t.is(expected.length, 39)
   t.deepEqual(parse(toDot(EXCHANGE), /^ {2}(\w+) -> (\w+) \[label="(\w+) \/ (\w+)"\];$/), expected)
   t.deepEqual(parse(toMermaid(EXCHANGE), /^ {2}(\w+) --> (\w+) : (\w+) \/ (\w+)$/), expected)
   t.true(toDot(EXCHANGE).includes('  Waiting -> Responding [label="REPLY / writeReply"];'))

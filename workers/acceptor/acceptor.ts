@@ -19,6 +19,7 @@ import { maintenanceFilter } from './filters.js'
 import { buildHeaders } from './request-head.js'
 import { Router } from './router.js'
 import { Timeouts } from './timeouts.js'
+import { closeWebSockets, createWsActions, readUpgrade, wsBehavior } from './websocket.js'
 
 /** Counters a user of Mongrel2's control port would ask for. */
 export interface AcceptorStats {
@@ -72,8 +73,11 @@ export class Acceptor implements ExchangeOwner {
     if (config.acceptor.maintenance) this.fsm.addFilter(maintenanceFilter)
     if (config.acceptor.trace) this.fsm.tracer = this.fsm.lineTracer((line) => { log.info(line) })
     this.timeouts = new Timeouts((ex) => { this.#expire(ex) })
-    this.#actions = createActions(this)
+    const http = createActions(this)
+    this.#actions = { ...http, ...createWsActions(this, http) }
     this.#app = uws.App()
+    // Upgrade requests (a Sec-WebSocket-Key) come here first; the rest go to any().
+    this.#app.ws('/*', wsBehavior(this, (res, req, context) => { this.#onRequest(res, req, context) }))
     this.#app.any('/*', (res, req) => { this.#onRequest(res, req) })
   }
 
@@ -121,7 +125,7 @@ export class Acceptor implements ExchangeOwner {
     link.send(encodeDisconnect(this.sender, id, link.protocol))
   }
 
-  #onRequest (res: HttpResponse, req: HttpRequest): void {
+  #onRequest (res: HttpResponse, req: HttpRequest, upgrade?: Parameters<typeof readUpgrade>[2]): void {
     this.stats.requests++
     const ex = this.#pool.pop() ?? new Exchange(this)
     ex.res = res
@@ -129,6 +133,7 @@ export class Acceptor implements ExchangeOwner {
     ex.method = req.getCaseSensitiveMethod()
     ex.isHead = ex.method === 'HEAD'
     buildHeaders(ex, req, res, this.config.acceptor.noClobberXff)
+    if (upgrade !== undefined) readUpgrade(ex, req, upgrade)
     res.onAborted(ex.onAborted)
     if (this.draining) {
       res.writeStatus('503 Service Unavailable').end('shutting down\n', true)
@@ -183,7 +188,13 @@ export class Acceptor implements ExchangeOwner {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!
       const ex = this.exchanges.get(id)
-      if (ex === undefined || ex.res === null || (ex.state !== St.Waiting && ex.state !== St.Responding)) {
+      const ws = ex?.wsx?.ws
+      if (ws != null) { // an open WebSocket: the body is frames
+        ex!.reply = reply.body
+        ws.cork(ex!.corkedReply)
+        continue
+      }
+      if (ex === undefined || ex.res === null || (ex.state !== St.Waiting && ex.state !== St.Responding && ex.state !== St.Upgrading)) {
         this.stats.gone++
         this.notifyDisconnect(link, id)
         continue
@@ -195,7 +206,7 @@ export class Acceptor implements ExchangeOwner {
 
   #expire (ex: Exchange): void {
     if (ex.res === null || ex.written) return
-    if (ex.state !== St.Waiting && ex.state !== St.Responding) return
+    if (ex.state !== St.Waiting && ex.state !== St.Responding && ex.state !== St.Upgrading) return
     this.stats.timeouts++
     ex.res.cork(ex.corkedTimeout)
   }
@@ -209,6 +220,7 @@ export class Acceptor implements ExchangeOwner {
     this.draining = true
     if (this.#listen) uws.us_listen_socket_close(this.#listen)
     this.#listen = null
+    closeWebSockets(this) // held open indefinitely: no point waiting for them
     const deadline = Date.now() + this.config.acceptor.drainMs
     while (this.exchanges.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     for (const ex of [...this.exchanges.values()]) {

@@ -12,7 +12,7 @@ import { encodeRequest } from '../../shared/protocol/request.js'
 import type { Acceptor } from './acceptor.js'
 import type { Exchange } from './exchange.js'
 import { Fault } from '../../shared/fsm/machine.js'
-import { Ev, eventName, type ExchangeActions } from './exchange-fsm.js'
+import { Ev, eventName, type HttpActions } from './exchange-fsm.js'
 import { addRouteHeaders } from './request-head.js'
 
 const kEmpty = Buffer.alloc(0)
@@ -35,7 +35,7 @@ function cut (ex: Exchange): void {
   res.close()
 }
 
-export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
+export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
   const { router, link, log, timeouts, stats } = acceptor
 
   const notify = (ex: Exchange): void => {
@@ -51,6 +51,9 @@ export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
       ex.link = link.services.get(route.service) ?? null
       if (ex.expected > acceptor.bodyLimit) return Ev.TOO_LARGE
       addRouteHeaders(ex, route.pattern)
+      if (ex.wsx === null) return Ev.HANDLER
+      if (route.websocket) return Ev.HANDSHAKE
+      ex.wsx = null // WebSocket off on this route: a plain GET
       return Ev.HANDLER
     },
 
@@ -101,7 +104,11 @@ export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
             if (offset < body.length) log.warn('bytes after the end of a response; ignored', { id: ex.id, bytes: body.length - offset })
             break
           }
-          if (status === 101) throw new ResponseError('SWB_ERR_RESPONSE_UPGRADE', '101 Switching Protocols on an HTTP route')
+          if (status === 101) {
+            if (ex.wsx === null) throw new ResponseError('SWB_ERR_RESPONSE_UPGRADE', '101 Switching Protocols on an HTTP route')
+            if (offset < body.length) ex.wsx.early = Buffer.from(body.subarray(offset)) // frames sent with the 101
+            return Ev.UPGRADE
+          }
           // An interim response (100 Continue, 103): uWS cannot relay it; skip to the final one.
           ex.head = null
           ex.parser.reset(ex, ex.isHead)

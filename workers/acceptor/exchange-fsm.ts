@@ -12,6 +12,12 @@
  *      NOT_FOUND TOO_LARGE     TOO_LARGE UNAVAILABLE   UNAVAILABLE       TIMEOUT CLOSE      RESP_SENT TIMEOUT
  *      BAD_REQUEST UNAVAILABLE REMOTE_CLOSE            REMOTE_CLOSE      FAILED REMOTE_CLOSE CLOSE FAILED REMOTE_CLOSE
  *  any (state, event) pair not in the table ─▶ Error: `error` runs, the machine stops
+ *
+ *  WebSocket (Mongrel2's WSRouting/WSEstablished, MONGREL2.md §2.5):
+ *  Routing ─HANDSHAKE─▶ Upgrading ─REPLY─▶ Responding ─UPGRADE─▶ Open ⟲ WS_MESSAGE (client → handler), REPLY (frames)
+ *                          │  (a refusal is an HTTP response)       │
+ *                          ▼                                        ▼
+ *                        Done  TIMEOUT REMOTE_CLOSE CLOSE FAILED  Done  REMOTE_CLOSE CLOSE FAILED TIMEOUT
  * ```
  * `npm run fsm -- dot|mermaid` prints the full diagram.
  */
@@ -20,12 +26,13 @@ import { compile, type Context, type Machine, type MachineDef, type Table } from
 /** Event names, numbered from 1 in this order (0 = no event: wait for I/O). Never reorder: append. */
 export const EVENTS = [
   'OPEN', 'HANDLER', 'NOT_FOUND', 'TOO_LARGE', 'BAD_REQUEST', 'UNAVAILABLE', 'REQ_RECV', 'REQ_SENT', 'REPLY',
-  'WRITABLE', 'RESP_SENT', 'REMOTE_CLOSE', 'TIMEOUT', 'CLOSE', 'FAILED'
+  'WRITABLE', 'RESP_SENT', 'REMOTE_CLOSE', 'TIMEOUT', 'CLOSE', 'FAILED',
+  'HANDSHAKE', 'UPGRADE', 'WS_MESSAGE'
 ] as const
 export type EventName = typeof EVENTS[number]
 
 /** State names, numbered from 0 in this order. */
-export const STATES = ['Start', 'Routing', 'Receiving', 'Queueing', 'Waiting', 'Responding', 'Done', 'Error'] as const
+export const STATES = ['Start', 'Routing', 'Receiving', 'Queueing', 'Waiting', 'Responding', 'Done', 'Error', 'Upgrading', 'Open'] as const
 export type StateName = typeof STATES[number]
 
 /** Event numbers (`EVENTS.indexOf(name) + 1`; a test checks they agree). */
@@ -44,7 +51,10 @@ export const Ev = {
   REMOTE_CLOSE: 12,
   TIMEOUT: 13,
   CLOSE: 14,
-  FAILED: 15
+  FAILED: 15,
+  HANDSHAKE: 16,
+  UPGRADE: 17,
+  WS_MESSAGE: 18
 } as const satisfies Record<EventName, number>
 export type ExchangeEvent = typeof Ev[EventName]
 
@@ -57,7 +67,9 @@ export const St = {
   Waiting: 4,
   Responding: 5,
   Done: 6,
-  Error: 7
+  Error: 7,
+  Upgrading: 8,
+  Open: 9
 } as const satisfies Record<StateName, number>
 export type ExchangeState = typeof St[StateName]
 
@@ -68,7 +80,7 @@ export type ExchangeState = typeof St[StateName]
  * back from each action; anything else sends the exchange to Error.
  */
 export interface ExchangeActions<C> {
-  /** Start→Routing on OPEN: match host and route. Returns HANDLER, NOT_FOUND, TOO_LARGE or BAD_REQUEST. */
+  /** Start→Routing on OPEN: match host and route. Returns HANDLER (HANDSHAKE for a WebSocket upgrade), NOT_FOUND, TOO_LARGE or BAD_REQUEST. */
   route(ctx: C, ev: number): number
   /** Routing→Receiving on HANDLER: collect the body. Returns REQ_RECV, UNAVAILABLE, TOO_LARGE or 0 (more to come). */
   readBody(ctx: C, ev: number): number
@@ -76,7 +88,7 @@ export interface ExchangeActions<C> {
   toHandler(ctx: C, ev: number): number
   /** Queueing→Waiting on REQ_SENT: arm the reply timeout. Usually returns 0. */
   wait(ctx: C, ev: number): number
-  /** →Responding on REPLY: write a reply message. Returns 0, RESP_SENT, CLOSE or FAILED. */
+  /** →Responding on REPLY: write a reply message. Returns 0, RESP_SENT, CLOSE, FAILED, or UPGRADE (a 101 to a handshake). */
   writeReply(ctx: C, ev: number): number
   /** Responding on WRITABLE: resume a blocked write. Returns 0, RESP_SENT, CLOSE or FAILED. */
   drain(ctx: C, ev: number): number
@@ -98,6 +110,22 @@ export interface ExchangeActions<C> {
   badRequest(ctx: C, ev: number): number
   /** Routing/Receiving/Queueing→Done on UNAVAILABLE: 503 (no handler, broker down, maintenance). */
   unavailable(ctx: C, ev: number): number
+  /** Routing→Upgrading on HANDSHAKE: send WEBSOCKET_HANDSHAKE (body: the accept key), arm the route's timeout. Returns 0 or UNAVAILABLE. */
+  handshake(ctx: C, ev: number): number
+  /** Responding→Open on UPGRADE: the handler's 101 upgrades the connection (its headers passed on). Returns 0, CLOSE or FAILED (frames sent with the 101). */
+  upgrade(ctx: C, ev: number): number
+  /** Open on WS_MESSAGE: a client message (or ping/pong) to the handler, METHOD WEBSOCKET with FLAGS. Returns 0 or FAILED. */
+  wsForward(ctx: C, ev: number): number
+  /** Open on REPLY: the handler's raw frames, sent through uWS.js. Returns 0, CLOSE (close frame or empty reply), FAILED or REMOTE_CLOSE. */
+  wsWrite(ctx: C, ev: number): number
+  /** Open→Done on REMOTE_CLOSE: client close (forwarded as a 0x88 message), drop or idle timeout; disconnect notice. */
+  wsEnd(ctx: C, ev: number): number
+  /** Open→Done on CLOSE: the handler closed the socket (its close frame's code, or none). */
+  wsClose(ctx: C, ev: number): number
+  /** Open→Done on FAILED: malformed frames or an overloaded link: close 1011/1013, log, disconnect notice. */
+  wsFail(ctx: C, ev: number): number
+  /** Open→Done on TIMEOUT (shutdown): close 1001 Going Away, disconnect notice. */
+  wsTimeout(ctx: C, ev: number): number
   /**
    * The exchange is in Error: (state, event) was not in the table, an action returned a
    * non-event, or a run looped (`fault`, see `Fault`). Log with names, answer 500 or drop,
@@ -105,6 +133,11 @@ export interface ExchangeActions<C> {
    */
   error(ctx: C, ev: number, fault: number): unknown
 }
+
+/** The WebSocket actions (workers/acceptor/websocket.ts); the rest are HTTP's (actions.ts). */
+export type WsActionName = 'handshake' | 'upgrade' | 'wsForward' | 'wsWrite' | 'wsEnd' | 'wsClose' | 'wsFail' | 'wsTimeout'
+export type HttpActions<C> = Omit<ExchangeActions<C>, WsActionName>
+export type WsActions<C> = Pick<ExchangeActions<C>, WsActionName>
 
 /** Names the table may use: every action but `error`, which only the Error state runs. */
 export type ExchangeActionName = Exclude<keyof ExchangeActions<unknown>, 'error'>
@@ -118,7 +151,8 @@ export const EXCHANGE_TABLE = {
     NOT_FOUND: ['notFound', 'Done'],
     TOO_LARGE: ['tooLarge', 'Done'],
     BAD_REQUEST: ['badRequest', 'Done'],
-    UNAVAILABLE: ['unavailable', 'Done'] // the maintenance filter rewrites HANDLER to this
+    UNAVAILABLE: ['unavailable', 'Done'], // the maintenance filter rewrites HANDLER and HANDSHAKE to this
+    HANDSHAKE: ['handshake', 'Upgrading']
   },
   Receiving: {
     REQ_RECV: ['toHandler', 'Queueing'],
@@ -145,7 +179,24 @@ export const EXCHANGE_TABLE = {
     REMOTE_CLOSE: ['abort', 'Done'],
     CLOSE: ['close', 'Done'],
     FAILED: ['fail', 'Done'],
-    TIMEOUT: ['timeout', 'Done']
+    TIMEOUT: ['timeout', 'Done'],
+    UPGRADE: ['upgrade', 'Open']
+  },
+  Upgrading: {
+    REPLY: ['writeReply', 'Responding'],
+    UNAVAILABLE: ['unavailable', 'Done'],
+    TIMEOUT: ['timeout', 'Done'],
+    REMOTE_CLOSE: ['abort', 'Done'],
+    CLOSE: ['close', 'Done'],
+    FAILED: ['fail', 'Done']
+  },
+  Open: {
+    WS_MESSAGE: ['wsForward', 'Open'],
+    REPLY: ['wsWrite', 'Open'],
+    REMOTE_CLOSE: ['wsEnd', 'Done'],
+    CLOSE: ['wsClose', 'Done'],
+    FAILED: ['wsFail', 'Done'],
+    TIMEOUT: ['wsTimeout', 'Done']
   }
 } as const satisfies ExchangeTable
 

@@ -13,6 +13,7 @@ import { ResponseParser, type ResponseHead, type ResponseSink } from './response
 import type { Route } from './router.js'
 import type { ServiceLink } from './broker-link.js'
 import { Ev, St } from './exchange-fsm.js'
+import type { WsState } from './websocket.js'
 
 /** What an exchange needs from the acceptor that owns it. */
 export interface ExchangeOwner {
@@ -42,6 +43,8 @@ export class Exchange implements ResponseSink {
   hasBody = false
   body: Buffer | null = null
   bodyLength = 0
+  /** A WebSocket upgrade (Mongrel2's rules met) and, once open, its socket: websocket.ts. */
+  wsx: WsState | null = null
   /** The request was handed to the broker: its end must be told to the handler. */
   sent = false
   deadline = 0
@@ -134,6 +137,7 @@ export class Exchange implements ResponseSink {
     this.isHead = false
     this.route = null
     this.link = null
+    this.wsx = null
     this.expected = -1
     this.hasBody = false
     this.body = null
@@ -199,6 +203,10 @@ export class Exchange implements ResponseSink {
     }
     if (head.framing === 'none') {
       res.endWithoutBody(head.contentLength >= 0 ? head.contentLength : undefined, head.connectionClose)
+      this.#ended()
+    } else if (head.framing === 'length' && head.contentLength === 0) {
+      // No body byte will come to finish it (onBody never runs): end it now.
+      res.end(undefined, head.connectionClose)
       this.#ended()
     }
   }

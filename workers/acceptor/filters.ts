@@ -12,13 +12,14 @@ import type { Filter } from '../../shared/fsm/machine.js'
 import { EVENTS, Ev } from './exchange-fsm.js'
 
 /**
- * Maintenance mode: every routed request (HANDLER) becomes UNAVAILABLE, so the client
- * gets 503 and nothing reaches a handler. 404/400/413 still answer as usual.
+ * Maintenance mode: every routed request (HANDLER, or HANDSHAKE for a WebSocket) becomes
+ * UNAVAILABLE, so the client gets 503 and nothing reaches a handler. 404/400/413 still
+ * answer as usual.
  */
 export const maintenanceFilter: Filter = Object.freeze({
   name: 'maintenance',
-  events: Object.freeze([Ev.HANDLER]),
-  transition: (ev: number): number => ev === Ev.HANDLER ? Ev.UNAVAILABLE : ev
+  events: Object.freeze([Ev.HANDLER, Ev.HANDSHAKE]),
+  transition: (ev: number): number => ev === Ev.HANDLER || ev === Ev.HANDSHAKE ? Ev.UNAVAILABLE : ev
 })
 
 /** An observing filter that counts events as they enter the machine (before the transition). */

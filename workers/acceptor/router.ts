@@ -11,6 +11,8 @@ export interface Route {
   readonly pattern: string
   readonly service: string
   readonly timeoutMs: number
+  /** WebSocket upgrades go to the handler (RouteConfig.websocket). */
+  readonly websocket: boolean
 }
 
 interface HostTable { readonly matching: string; readonly routes: readonly Route[] }
@@ -47,6 +49,6 @@ export class Router {
 
 function compileRoutes (routes: Readonly<Record<string, RouteConfig>>): Route[] {
   return Object.entries(routes)
-    .map(([pattern, r]) => ({ pattern, service: r.service, timeoutMs: r.timeoutMs }))
+    .map(([pattern, r]) => ({ pattern, service: r.service, timeoutMs: r.timeoutMs, websocket: r.websocket }))
     .sort((a, b) => b.pattern.length - a.pattern.length)
 }

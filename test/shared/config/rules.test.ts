@@ -129,7 +129,7 @@ test('a string route must name a known service', rejects,
   ['hosts[0].routes["/api"].service names "api", which is not in services (known: demo)'])
 
 test('a route is a service name or an object', rejects, { hosts: [{ name: 'localhost', routes: { '/': 7 } }] },
-  ['hosts[0].routes["/"] must be a service name or { service, timeoutMs }, got 7'])
+  ['hosts[0].routes["/"] must be a service name or { service, timeoutMs, websocket }, got 7'])
 
 test('route timeoutMs from 1 to 86400000', rejects,
   { hosts: [{ name: 'localhost', routes: { '/': { service: 'demo', timeoutMs: 0 } } }] },
