@@ -86,3 +86,183 @@ test.serial('Python handler (protocol only): handshake, text, binary, fragments,
   t.is((await fetch(sys.url + '/plain')).status, 426)
   t.is(sys.procs.find((p) => p.name === 'python')!.child.exitCode, null)
 })
+
+/** The spy's next WEBSOCKET message for `id` (not yet taken). */
+function frameFor (spy: Spy, id: number, taken: Set<SpyMessage>, what: string): Promise<SpyMessage> {
+  return spy.next((m) => !m.disconnect && m.req.id === id && m.req.headers.METHOD === 'WEBSOCKET' && !taken.has(m) && (taken.add(m), true), 5000, what)
+}
+
+/** Opens a WebSocket through the spy: returns the client, the handshake message and its JSON header text. */
+async function openThroughSpy (sys: System, spy: Spy, path: string, reply101 = (accept: string) =>
+  `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-Handler: spy\r\n\r\n`): Promise<{ c: Client, hs: SpyMessage }> {
+  const opening = open(`ws://127.0.0.1:${sys.port}${path}`)
+  const hs = await spy.request(path)
+  await spy.reply(hs.req.sender, [hs.req.id], reply101(hs.req.body.toString('latin1')))
+  return { c: await opening, hs }
+}
+
+test.serial('the bytes a handler gets are Mongrel2\'s (§2.5): handshake with the accept key, then FLAGS and the handshake\'s headers on every message', async (t) => {
+  const sys = await startSystem(t, { handlers: 0 })
+  const spy = await attachSpy(t, sys)
+  const uuid = acceptorUuid(sys)
+  const opening = open(`ws://127.0.0.1:${sys.port}/ws/chat?room=1`)
+  const hs = await spy.request('/ws/chat')
+  const id = hs.req.id
+  const key = hs.req.headers['sec-websocket-key'] as string
+  // The handshake: the request's headers with METHOD WEBSOCKET_HANDSHAKE, body = the accept value.
+  const raw = hs.raw.toString('latin1')
+  const json = raw.slice(raw.indexOf(':') + 1, raw.lastIndexOf('},28:') + 1)
+  t.is(raw, `${uuid} ${id} /ws/chat ${json.length}:${json},28:${acceptKey(key)},`)
+  const h = hs.req.headers
+  t.is(Object.keys(h)[0], 'PATH')
+  t.is(h.METHOD, 'WEBSOCKET_HANDSHAKE')
+  t.is(h['sec-websocket-key'], key)
+  t.is(h.upgrade, 'websocket')
+  t.is(h.URI, '/ws/chat?room=1')
+  t.is(h.QUERY, 'room=1')
+  t.is(h.PATTERN, '/')
+  t.deepEqual(Object.keys(h).slice(-7), ['METHOD', 'VERSION', 'URI', 'QUERY', 'PATTERN', 'URL_SCHEME', 'REMOTE_ADDR'])
+  t.is(h.FLAGS, undefined)
+  await spy.reply(uuid, [id], `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${hs.req.body.toString()}\r\nX-Handler: spy\r\n\r\n`)
+  const c = await opening
+
+  // Each message: the same header text with FLAGS before METHOD WEBSOCKET, the unmasked payload.
+  const frameJson = (flags: string) => json.replace('"METHOD":"WEBSOCKET_HANDSHAKE"', `"FLAGS":"${flags}","METHOD":"WEBSOCKET"`)
+  const expect = (flags: string, body: Buffer) => Buffer.concat([
+    Buffer.from(`${uuid} ${id} /ws/chat ${frameJson(flags).length}:${frameJson(flags)},${body.length}:`, 'latin1'), body, Buffer.from(',')])
+  const taken = new Set<SpyMessage>()
+  c.ws.send('hi there')
+  t.deepEqual((await frameFor(spy, id, taken, 'text')).raw, expect('0x81', Buffer.from('hi there')))
+  c.ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]))
+  t.deepEqual((await frameFor(spy, id, taken, 'binary')).raw, expect('0x82', Buffer.from([0xde, 0xad, 0xbe, 0xef])))
+  c.ws.send('one,', { fin: false })
+  c.ws.send('two', { fin: true })
+  t.deepEqual((await frameFor(spy, id, taken, 'fragmented')).raw, expect('0x81', Buffer.from('one,two')))
+  c.ws.ping('p!')
+  t.deepEqual((await frameFor(spy, id, taken, 'ping')).raw, expect('0x89', Buffer.from('p!')))
+  c.ws.pong('unsolicited')
+  t.deepEqual((await frameFor(spy, id, taken, 'pong')).raw, expect('0x8A', Buffer.from('unsolicited')))
+  const big = Buffer.alloc(70_000, 7)
+  c.ws.send(big)
+  t.deepEqual((await frameFor(spy, id, taken, 'a 70 kB message')).raw, expect('0x82', big))
+  // The client's close: forwarded as 0x88 with its code (1000 = \x03\xe8), then the disconnect notice.
+  c.ws.close(1000)
+  t.deepEqual((await frameFor(spy, id, taken, 'close')).raw, expect('0x88', Buffer.from([0x03, 0xe8])))
+  await spy.disconnect(id)
+  t.is((await c.closed).code, 1000)
+})
+
+test.serial('handler frames: several per reply, cut across replies, fragmented, ping; pong dropped; close code; empty reply; bad frames close 1011', async (t) => {
+  const sys = await startSystem(t, { handlers: 0 })
+  const spy = await attachSpy(t, sys)
+  const { c, hs } = await openThroughSpy(sys, spy, '/ws/frames')
+  const { sender, id } = hs.req
+  await spy.reply(sender, [id], Buffer.concat([encodeFrame(Opcode.TEXT, 'a'), encodeFrame(Opcode.BINARY, Buffer.from([1, 2])), encodeFrame(Opcode.PONG, 'dropped'), encodeFrame(Opcode.PING, 'ping!')]))
+  const two = await c.next(2)
+  t.deepEqual(two.map((m) => [m.data.toString('latin1'), m.binary]), [['a', false], ['\x01\x02', true]])
+  await c.until(() => c.pings.length === 1, 3000, 'the handler\'s ping')
+  t.is(c.pings[0]!.toString(), 'ping!')
+  // A 300-byte frame cut in three replies; a fragmented message over two replies.
+  const long = encodeFrame(Opcode.TEXT, 'x'.repeat(300))
+  for (const piece of [long.subarray(0, 1), long.subarray(1, 150), long.subarray(150)]) await spy.reply(sender, [id], piece)
+  t.is(await c.text(), 'x'.repeat(300))
+  await spy.reply(sender, [id], encodeFrame(Opcode.TEXT, 'part 1, ', false))
+  await spy.reply(sender, [id], Buffer.concat([encodeFrame(Opcode.CONTINUATION, 'part 2, ', false), encodeFrame(Opcode.CONTINUATION, 'end')]))
+  t.is(await c.text(), 'part 1, part 2, end')
+  // The handler's close frame: the client gets its code and reason; no disconnect notice.
+  await spy.reply(sender, [id], Buffer.concat([encodeFrame(Opcode.TEXT, 'last'), encodeFrame(Opcode.CLOSE, Buffer.from([0x0f, 0xa3, 0x6f, 0x6b])), encodeFrame(Opcode.TEXT, 'after close: never sent')]))
+  t.is(await c.text(), 'last')
+  t.deepEqual(await c.closed, { code: 4003, reason: 'ok' })
+  t.is(c.messages.length, 5)
+
+  // An empty reply closes the socket (close frame without a code).
+  const e = await openThroughSpy(sys, spy, '/ws/empty')
+  await spy.reply(e.hs.req.sender, [e.hs.req.id], '')
+  t.is((await e.c.closed).code, 1005)
+
+  // Malformed frames (reserved bits set): closed with 1011, logged, disconnect notice.
+  const b = await openThroughSpy(sys, spy, '/ws/bad')
+  await spy.reply(b.hs.req.sender, [b.hs.req.id], Buffer.from([0xf1, 0x01, 0x41]))
+  t.is((await b.c.closed).code, 1011)
+  await spy.disconnect(b.hs.req.id)
+  const acceptor = sys.procs.find((p) => p.name === 'acceptor')!
+  await acceptor.waitFor(/WARN acceptor: websocket closed: bad frames from the handler .*code=SWB_ERR_WS_RSV/, 3000)
+
+  // A client that drops without a close frame: no 0x88, only the disconnect notice.
+  const d = await openThroughSpy(sys, spy, '/ws/drop')
+  d.c.ws.terminate()
+  await spy.disconnect(d.hs.req.id)
+  await sleep(200)
+  t.false(spy.messages.some((m) => m.req.id === d.hs.req.id && m.req.headers.FLAGS === '0x88'))
+  // A reply to the gone socket is answered with a disconnect notice too (Mongrel2's rule).
+  t.is(acceptor.child.exitCode, null)
+})
+
+test.serial('the 101\'s headers reach the client; a refusal is an ordinary response; a route can turn WebSocket off; no handshake reply: 504', async (t) => {
+  const sys = await startSystem(t, {
+    handlers: 0,
+    config: {
+      hosts: [{ name: 'localhost', matching: '', routes: { '/': 'demo', '/plain/': { service: 'demo', websocket: false }, '/slow/': { service: 'demo', timeoutMs: 300 } } }]
+    }
+  })
+  const spy = await attachSpy(t, sys)
+  // Protocol and custom headers from the handler's 101; frames sent in the same reply as the 101.
+  const opening = open(`ws://127.0.0.1:${sys.port}/ws/proto`, ['a', 'b'])
+  let upgradeHeaders: Record<string, unknown> = {}
+  const hs = await spy.request('/ws/proto')
+  const accept = hs.req.body.toString()
+  await spy.reply(hs.req.sender, [hs.req.id], Buffer.concat([
+    Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: b\r\nSet-Cookie: s=1\r\n\r\n`),
+    encodeFrame(Opcode.TEXT, 'welcome')]))
+  const c = await opening
+  c.ws.on('upgrade', (res) => { upgradeHeaders = res.headers })
+  t.is(c.ws.protocol, 'b')
+  t.is(await c.text(), 'welcome')
+  c.ws.close()
+  void upgradeHeaders
+
+  // A refusal with a body, then the connection serves HTTP as usual.
+  const refusing = refused(`ws://127.0.0.1:${sys.port}/ws/no`)
+  const r = await spy.request('/ws/no')
+  await spy.reply(r.req.sender, [r.req.id], 'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nnot you\n')
+  const refusal = await refusing
+  t.is(refusal.status, 403)
+  t.is(refusal.body, 'not you\n')
+  t.is(refusal.headers['content-type'], 'text/plain')
+
+  // websocket: false on the route: a plain GET reaches the handler; its 101 is a bad response (502).
+  const plain = refused(`ws://127.0.0.1:${sys.port}/plain/x`)
+  const p = await spy.request('/plain/x')
+  t.is(p.req.headers.METHOD, 'GET')
+  t.is(p.req.headers.upgrade, 'websocket')
+  await spy.reply(p.req.sender, [p.req.id], 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+  t.is((await plain).status, 502)
+
+  // No answer to the handshake within the route's timeout: 504, and a disconnect notice.
+  const slow = refused(`ws://127.0.0.1:${sys.port}/slow/x`)
+  const s = await spy.request('/slow/x')
+  t.is((await slow).status, 504)
+  await spy.disconnect(s.req.id)
+
+  // A GET answered with Content-Length: 0 ends (it used to hang).
+  const g = fetch(sys.url + '/zero')
+  const z = await spy.request('/zero')
+  await spy.reply(z.req.sender, [z.req.id], 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')
+  const res = await g
+  t.is(res.status, 200)
+  t.is(await res.text(), '')
+})
+
+test.serial('tnetstring headers: FLAGS and METHOD WEBSOCKET in the dict, the handshake\'s headers repeated', async (t) => {
+  const sys = await startSystem(t, { handlers: 0, protocol: 'tnetstring' })
+  const spy = await attachSpy(t, sys)
+  const { c, hs } = await openThroughSpy(sys, spy, '/ws/tnet')
+  t.is(hs.req.protocol, 'tnetstring')
+  c.ws.send('tnet!')
+  const m = await frameFor(spy, hs.req.id, new Set(), 'a tnetstring frame message')
+  t.is(m.req.protocol, 'tnetstring')
+  t.regex(m.raw.toString('latin1'), /,6:METHOD,9:WEBSOCKET,5:FLAGS,4:0x81,15:x-forwarded-for,/)
+  t.deepEqual(m.req.headers, { ...hs.req.headers, METHOD: 'WEBSOCKET', FLAGS: '0x81' })
+  t.is(m.req.body.toString(), 'tnet!')
+  c.ws.close()
+})
