@@ -266,3 +266,21 @@ test.serial('tnetstring headers: FLAGS and METHOD WEBSOCKET in the dict, the han
   t.is(m.req.body.toString(), 'tnet!')
   c.ws.close()
 })
+
+test.serial('1,000 WebSockets open at once, each echoed by the Python handler', async (t) => {
+  t.timeout(120_000)
+  const sys = await withPython(t)
+  const url = `ws://127.0.0.1:${sys.port}/ws/many`
+  const clients: Client[] = []
+  t.teardown(() => { for (const c of clients) c.ws.terminate() })
+  // Opened in waves of 100 (the handshakes queue in the acceptor and the handler otherwise).
+  for (let i = 0; i < 1000; i += 100) clients.push(...await Promise.all(Array.from({ length: 100 }, () => open(url))))
+  t.is(clients.length, 1000)
+  t.true(clients.every((c) => c.ws.readyState === c.ws.OPEN), 'all 1,000 open at the same time')
+  clients.forEach((c, i) => c.ws.send(`message ${i}`))
+  const echoes = await Promise.all(clients.map((c) => c.text(30_000)))
+  t.deepEqual(echoes, clients.map((_, i) => `message ${i}`))
+  for (const c of clients) c.ws.close(1000)
+  const codes = await Promise.all(clients.map((c) => c.closed))
+  t.true(codes.every((c) => c.code === 1000))
+})
