@@ -31,7 +31,7 @@ export class Client {
     const deadline = Date.now() + ms
     while (!check()) {
       const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`ws client: no ${what} within ${ms} ms; got ${this.messages.length} messages: ${this.messages.map((m) => m.data.toString('latin1')).join(' | ')}`)
+      if (left <= 0) throw new Error(`ws client: no ${what} within ${ms} ms; got ${this.messages.length} messages: ${this.messages.map((m) => m.data.toString('latin1', 0, 80)).join(' | ')}`)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left)
         this.#waiters.push(() => { clearTimeout(timer); resolve() })

@@ -10,11 +10,12 @@ import { createLogger } from '../../shared/log.js'
 import { decodeRequest, isDisconnect, type DecodedRequest } from '../../shared/protocol/request.js'
 import { encodeReply } from '../../shared/protocol/reply.js'
 import { formatResponse, textResponse, type Context, type DisconnectHandler, type Handler, type HandlerResult, type Request, type Response } from './api.js'
+import { isWebSocketMessage, runWebSocket, type WebSocketApp } from './websocket.js'
 
 const log = createLogger('handler')
 const kEmpty = Buffer.alloc(0)
 
-export interface App { handler: Handler; onDisconnect: DisconnectHandler | null }
+export interface App { handler: Handler; onDisconnect: DisconnectHandler | null; websocket: WebSocketApp | null }
 
 const gApps = new Map<string, Promise<App>>()
 
@@ -22,13 +23,15 @@ const gApps = new Map<string, Promise<App>>()
 export function loadApp (path: string): Promise<App> {
   let app = gApps.get(path)
   if (app === undefined) {
-    app = importModule(path).then((mod: { default?: unknown, onDisconnect?: unknown }) => {
+    app = importModule(path).then((mod: { default?: unknown, onDisconnect?: unknown, websocket?: unknown }) => {
       if (typeof mod.default !== 'function') {
         throw new TypeError(`app module ${path} must default-export a handler function (req, ctx) => response; got ${typeof mod.default}`)
       }
       return {
         handler: mod.default as Handler,
-        onDisconnect: typeof mod.onDisconnect === 'function' ? mod.onDisconnect as DisconnectHandler : null
+        onDisconnect: typeof mod.onDisconnect === 'function' ? mod.onDisconnect as DisconnectHandler : null,
+        // Optional named export `websocket` (websocket.ts): WebSocket events go there.
+        websocket: typeof mod.websocket === 'object' && mod.websocket !== null ? mod.websocket as WebSocketApp : null
       }
     })
     gApps.set(path, app)
@@ -40,11 +43,11 @@ export function loadApp (path: string): Promise<App> {
  * tsx's loader hooks do not reach piscina's worker threads for dynamic imports, so a
  * TypeScript app is loaded through tsx's API explicitly; JavaScript apps import plainly.
  */
-async function importModule (path: string): Promise<{ default?: unknown, onDisconnect?: unknown }> {
+async function importModule (path: string): Promise<{ default?: unknown, onDisconnect?: unknown, websocket?: unknown }> {
   const url = pathToFileURL(resolve(path)).href
   if (!/\.[mc]?ts$/.test(path)) return import(url)
   const { tsImport } = await import('tsx/esm/api')
-  return tsImport(url, import.meta.url) as Promise<{ default?: unknown, onDisconnect?: unknown }>
+  return tsImport(url, import.meta.url) as Promise<{ default?: unknown, onDisconnect?: unknown, websocket?: unknown }>
 }
 
 class BadBody extends Error {}
@@ -156,6 +159,7 @@ function runOne (app: App, msg: Buffer, out: Outbox): Promise<void> | undefined 
     }
     return undefined
   }
+  if (app.websocket !== null && isWebSocketMessage(decoded)) return runWebSocket(app.websocket, decoded, out)
   const req = new AppRequest(decoded)
   const ctx = new AppContext(out, req.sender, req.id, req.method === 'HEAD')
   let result: HandlerResult | Promise<HandlerResult>
