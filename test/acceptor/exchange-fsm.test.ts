@@ -237,6 +237,36 @@ test('a writeReply that keeps returning REPLY is stopped after 64 steps', t => {
   t.is(calls.at(-1), `error:REPLY:${Fault.STEP_LIMIT}`)
 })
 
+test('a WebSocket driven by action return values: handshake, 101 → Open, messages both ways, handler close', t => {
+  const fsm = createExchangeMachine<Exchange>()
+  const ctx: Exchange = { state: St.Start, id: 1 }
+  const { actions, calls } = scripted({ route: Ev.HANDSHAKE, handshake: 0, writeReply: Ev.UPGRADE, upgrade: 0, wsForward: 0, wsWrite: [0, Ev.CLOSE] })
+  t.is(fsm.run(ctx, Ev.OPEN, actions), St.Upgrading)
+  t.is(fsm.run(ctx, Ev.REPLY, actions), St.Open)
+  t.is(fsm.run(ctx, Ev.WS_MESSAGE, actions), St.Open)
+  t.is(fsm.run(ctx, Ev.REPLY, actions), St.Open)
+  t.is(fsm.run(ctx, Ev.REPLY, actions), St.Done)
+  t.deepEqual(calls, ['route', 'handshake', 'writeReply', 'upgrade', 'wsForward', 'wsWrite', 'wsWrite', 'wsClose'])
+})
+
+test('a WebSocket handshake refused, unavailable, or frames that fail right after the 101', t => {
+  const cases = [
+    [{ route: Ev.HANDSHAKE, handshake: Ev.UNAVAILABLE }, [Ev.OPEN], ['route', 'handshake', 'unavailable']],
+    [{ route: Ev.HANDSHAKE, writeReply: Ev.RESP_SENT }, [Ev.OPEN, Ev.REPLY], ['route', 'handshake', 'writeReply', 'finish']],
+    [{ route: Ev.HANDSHAKE, writeReply: Ev.UPGRADE, upgrade: Ev.FAILED }, [Ev.OPEN, Ev.REPLY], ['route', 'handshake', 'writeReply', 'upgrade', 'wsFail']],
+    [{ route: Ev.HANDSHAKE, writeReply: Ev.UPGRADE, wsWrite: Ev.REMOTE_CLOSE }, [Ev.OPEN, Ev.REPLY, Ev.REPLY], ['route', 'handshake', 'writeReply', 'upgrade', 'wsWrite', 'wsEnd']],
+    [{ route: Ev.HANDSHAKE, writeReply: Ev.UPGRADE, wsForward: Ev.FAILED }, [Ev.OPEN, Ev.REPLY, Ev.WS_MESSAGE], ['route', 'handshake', 'writeReply', 'upgrade', 'wsForward', 'wsFail']]
+  ] as const
+  for (const [script, events, expected] of cases) {
+    const fsm = createExchangeMachine<Exchange>()
+    const ctx: Exchange = { state: St.Start, id: 1 }
+    const { actions, calls } = scripted(script)
+    for (const ev of events) fsm.run(ctx, ev, actions)
+    t.is(stateName(ctx.state), 'Done', expected.join(' '))
+    t.deepEqual(calls, expected)
+  }
+})
+
 // ---- filters ------------------------------------------------------------------------------
 
 test('maintenance filter: a routed request becomes UNAVAILABLE (503) and never reads its body', t => {
@@ -244,6 +274,15 @@ test('maintenance filter: a routed request becomes UNAVAILABLE (503) and never r
   fsm.addFilter(maintenanceFilter)
   const ctx: Exchange = { state: St.Start, id: 1 }
   const { actions, calls } = scripted({ route: Ev.HANDLER, readBody: Ev.REQ_RECV })
+  t.is(fsm.run(ctx, Ev.OPEN, actions), St.Done)
+  t.deepEqual(calls, ['route', 'unavailable'])
+})
+
+test('maintenance filter: a WebSocket handshake becomes UNAVAILABLE (503) too', t => {
+  const fsm = createExchangeMachine<Exchange>()
+  fsm.addFilter(maintenanceFilter)
+  const ctx: Exchange = { state: St.Start, id: 1 }
+  const { actions, calls } = scripted({ route: Ev.HANDSHAKE })
   t.is(fsm.run(ctx, Ev.OPEN, actions), St.Done)
   t.deepEqual(calls, ['route', 'unavailable'])
 })
