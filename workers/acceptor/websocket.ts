@@ -117,11 +117,11 @@ function buildTemplate (wsx: WsState, sender: Buffer, ex: Exchange, protocol: He
 function frameMessage (wsx: WsState, byte0: number, payload: Uint8Array): Buffer {
   const t = wsx.template
   const len = payload.length
-  const digits = len < 10 ? 1 : Math.floor(Math.log10(len)) + 1
-  const out = Buffer.allocUnsafe(t.length + digits + 2 + len)
+  const lenText = String(len)
+  const out = Buffer.allocUnsafe(t.length + lenText.length + 2 + len)
   t.copy(out, 0)
   out.write(flagsText(byte0), wsx.flagsAt, 'latin1')
-  let p = t.length + out.write(String(len), t.length, 'latin1')
+  let p = t.length + out.write(lenText, t.length, 'latin1')
   out[p++] = 0x3a // ':'
   out.set(payload, p)
   out[p + len] = 0x2c // ','
