@@ -348,3 +348,20 @@ test.serial('TypeScript API, app in the host\'s main thread (handler.threads 0):
   t.is(await c.text(), 'later!')
   c.ws.close()
 })
+
+test.serial('acceptor.wsMaxMessage and wsIdleSeconds: an oversized message or an idle socket is closed, and the handler told', async (t) => {
+  t.timeout(60_000)
+  const sys = await startSystem(t, { handlers: 0, config: { acceptor: { port: 0, drainMs: 1000, wsMaxMessage: 1000, wsIdleSeconds: 8, wsPing: false } } })
+  const spy = await attachSpy(t, sys)
+  const big = await openThroughSpy(sys, spy, '/ws/big')
+  const idle = await openThroughSpy(sys, spy, '/ws/idle')
+  const opened = Date.now()
+  big.c.ws.send(Buffer.alloc(1001))
+  t.is((await big.c.closed).code, 1006)
+  await spy.disconnect(big.hs.req.id)
+  t.false(spy.messages.some((m) => m.req.id === big.hs.req.id && m.req.headers.METHOD === 'WEBSOCKET'), 'the oversized message never reached the handler')
+  t.is((await idle.c.closed).code, 1006)
+  const idleFor = Date.now() - opened
+  t.true(idleFor >= 4000 && idleFor < 20_000, `closed after ${idleFor} ms idle (8 s, checked every 4 s)`)
+  await spy.disconnect(idle.hs.req.id)
+})
