@@ -365,3 +365,16 @@ test.serial('acceptor.wsMaxMessage and wsIdleSeconds: an oversized message or an
   t.true(idleFor >= 4000 && idleFor < 20_000, `closed after ${idleFor} ms idle (8 s, checked every 4 s)`)
   await spy.disconnect(idle.hs.req.id)
 })
+
+test.serial('acceptor shutdown (SIGTERM): open WebSockets are closed with 1001 Going Away and their handlers told', async (t) => {
+  const sys = await startSystem(t, { handlers: 0, config: { acceptor: { port: 0, drainMs: 10_000 } } })
+  const spy = await attachSpy(t, sys)
+  const { c, hs } = await openThroughSpy(sys, spy, '/ws/shutdown')
+  const acceptor = sys.procs.find((p) => p.name === 'acceptor')!
+  const started = Date.now()
+  acceptor.child.kill('SIGTERM')
+  t.deepEqual(await c.closed, { code: 1001, reason: 'going away' })
+  t.true(Date.now() - started < 5000, 'closed at once, not after drainMs (10 s)')
+  await spy.disconnect(hs.req.id)
+  t.is(await acceptor.exited, 0)
+})
