@@ -5,10 +5,12 @@
  *   ANY  /echo    the request as the handler saw it (Mongrel2's first HTTP→0MQ demo)
  *   GET  /wait    long-poll: held until someone POSTs a message (or 20 s pass: 204)
  *   POST /post    answers every held /wait, in any handler process, with the body
+ *   WS   /ws      a WebSocket that echoes every message
  *   GET  /        this list
  */
 import type { Context, Handler, Request } from '../../workers/handler/api.js'
 import { formatResponse } from '../../workers/handler/api.js'
+import type { WebSocketApp } from '../../workers/handler/websocket.js'
 import { claim, claimAll, forget, hold } from './waiters.js'
 
 const kIndex = [
@@ -17,6 +19,7 @@ const kIndex = [
   '  ANY  /echo    the request as the handler saw it',
   '  GET  /wait    long-poll: waits for the next message',
   '  POST /post    posts a message to every waiting /wait',
+  '  WS   /ws      a WebSocket that echoes every message',
   ''
 ].join('\n')
 
@@ -82,4 +85,15 @@ function post (req: Request, ctx: Context) {
 /** A held client left: drop its waiter so nobody answers a gone exchange. */
 export function onDisconnect (sender: string, id: number): void {
   forget(sender, id)
+}
+
+/** WebSocket events (workers/handler/websocket.ts): /ws echoes; other paths are refused. */
+export const websocket: WebSocketApp = {
+  open (ws) {
+    if (ws.path !== '/ws') return { status: 404, body: `no WebSocket at ${ws.path}\n` }
+    return undefined
+  },
+  message (ws, msg) {
+    ws.send(msg.binary ? msg.data : msg.text())
+  }
 }

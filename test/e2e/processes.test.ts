@@ -11,6 +11,7 @@ import test, { type ExecutionContext } from 'ava'
 import { RawClient } from '../helpers/raw-http.js'
 import { acceptorUuid, attachSpy } from '../helpers/spy.js'
 import { kRoot, Proc, startSystem, System, waitUntil } from '../helpers/system.js'
+import { open } from '../helpers/ws-client.js'
 
 const kHello = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n'
 
@@ -114,7 +115,7 @@ function groupAlive (pgid: number): boolean {
   }
 }
 
-test.serial('foreman: `nf start` runs the Procfile; GET /hello works; SIGINT stops the whole group', async (t) => {
+test.serial('foreman: `nf start` runs the Procfile; GET /hello and the /ws echo work; SIGINT stops the whole group', async (t) => {
   const { nf, port } = await startForeman(t, [])
   await nf.waitFor(/handler\.1 .*handler ready/, 20000)
   let res: Response | null = null
@@ -123,6 +124,11 @@ test.serial('foreman: `nf start` runs the Procfile; GET /hello works; SIGINT sto
     return res?.status === 200
   }, 10000, `GET /hello; nf output:\n${nf.output}`)
   t.is(await res!.text(), 'Hello World\n')
+  // The demo's WebSocket echo, through the default handler host.
+  const ws = await open(`ws://127.0.0.1:${port}/ws`)
+  ws.ws.send('hi over ws')
+  t.is(await ws.text(), 'hi over ws')
+  ws.ws.close()
   for (const type of ['broker', 'acceptor', 'handler']) t.regex(nf.output, new RegExp(`${type}\\.1 `))
   t.notRegex(nf.output, /handler\.2 /)
   process.kill(-nf.pid, 'SIGINT')
