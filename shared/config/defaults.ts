@@ -31,6 +31,7 @@ export const defaults: Readonly<Config> = deepFreeze({
     maxQueuedBytes: 1_048_576,   // bytes per exchange
     sendQueue: 10_000,           // requests per service
     drainMs: 5_000,              // ms
+    bodyTimeoutMs: 5_000,        // ms without a body byte: 408 (uWS.js closes idle sockets at ~10 s)
     defaultHost: 'localhost',
     noClobberXff: false,
     trace: false,

@@ -62,6 +62,8 @@ export interface AcceptorConfig {
   sendQueue: number
   /** Graceful shutdown deadline in milliseconds. Default 5000. */
   drainMs: number
+  /** A request body that sends nothing for this long gets 408 and a close, 100..9000 (under uWS.js's ~10 s idle close). Default 5000. */
+  bodyTimeoutMs: number
   /** Name of the host used when none matches. Default 'localhost'. */
   defaultHost: string
   /** Keep a client's X-Forwarded-For instead of overwriting it (Mongrel2 `no_clobber_xff`). Default false. */

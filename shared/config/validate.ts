@@ -98,6 +98,7 @@ const kAcceptorFields: Record<string, Field> = {
   maxQueuedBytes: int(1, 1_073_741_824),
   sendQueue: int(1, 10_000_000),
   drainMs: int(0, 3_600_000),
+  bodyTimeoutMs: int(100, 9_000),
   defaultHost: kHostName,
   noClobberXff: kBool,
   trace: kBool,

@@ -14,7 +14,7 @@ type Outcome = 'final' | 'running' | 'error'
 
 const kActionNames: ExchangeActionName[] = [
   'route', 'readBody', 'toHandler', 'wait', 'writeReply', 'drain', 'finish', 'timeout', 'abort', 'close', 'fail',
-  'notFound', 'tooLarge', 'badRequest', 'unavailable'
+  'notFound', 'tooLarge', 'bodyTimeout', 'badRequest', 'unavailable'
 ]
 
 /**
@@ -80,6 +80,7 @@ test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REMOTE_CLOSE'], 'final')
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'REMOTE_CLOSE'], 'final')
 // No reply within the route's timeout (504).
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'TIMEOUT'], 'final')
+test(run, ['OPEN', 'HANDLER', 'TIMEOUT'], 'final') // a stalled request body: 408
 // A stream that outlives its timeout while responding.
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'REPLY', 'TIMEOUT'], 'final')
 // The handler closes with an empty message, before or after writing.
@@ -390,7 +391,7 @@ function tableLines (): string[] {
 
 test('DOT and Mermaid contain every exchange edge, and only those', t => {
   const expected = tableLines()
-  t.is(expected.length, 25)
+  t.is(expected.length, 26)
   t.deepEqual(parse(toDot(EXCHANGE), /^ {2}(\w+) -> (\w+) \[label="(\w+) \/ (\w+)"\];$/), expected)
   t.deepEqual(parse(toMermaid(EXCHANGE), /^ {2}(\w+) --> (\w+) : (\w+) \/ (\w+)$/), expected)
   t.true(toDot(EXCHANGE).includes('  Waiting -> Responding [label="REPLY / writeReply"];'))

@@ -13,6 +13,7 @@ import { parseReply, senderEnd } from '../../shared/protocol/reply.js'
 import { uws, type HttpRequest, type HttpResponse, type ListenableApp, type TemplatedApp, type us_listen_socket } from '../../shared/uws.js'
 import { createActions } from './actions.js'
 import { BrokerLink, type ServiceLink } from './broker-link.js'
+import { BodyWatch } from './body-watch.js'
 import { Exchange, type ExchangeOwner } from './exchange.js'
 import { createExchangeMachine, Ev, St, type ExchangeActions, type ExchangeMachine } from './exchange-fsm.js'
 import { maintenanceFilter } from './filters.js'
@@ -46,6 +47,7 @@ export class Acceptor implements ExchangeOwner {
   readonly fsm: ExchangeMachine<Exchange>
   readonly exchanges = new Map<number, Exchange>()
   readonly timeouts: Timeouts
+  readonly bodies: BodyWatch
   readonly stats: AcceptorStats = { requests: 0, gone: 0, badReplies: 0, badResponses: 0, timeouts: 0, unavailable: 0 }
   readonly maxQueuedBytes: number
   readonly bodyLimit: number
@@ -72,6 +74,8 @@ export class Acceptor implements ExchangeOwner {
     if (config.acceptor.maintenance) this.fsm.addFilter(maintenanceFilter)
     if (config.acceptor.trace) this.fsm.tracer = this.fsm.lineTracer((line) => { log.info(line) })
     this.timeouts = new Timeouts((ex) => { this.#expire(ex) })
+    // Its ticker is unref'd and checks only exchanges reading a body: nothing to stop.
+    this.bodies = new BodyWatch(config.acceptor.bodyTimeoutMs, (ex) => { ex.res!.cork(ex.corkedTimeout) })
     this.#actions = createActions(this)
     this.#app = uws.App()
     this.#app.any('/*', (res, req) => { this.#onRequest(res, req) })

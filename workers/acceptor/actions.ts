@@ -3,7 +3,7 @@
  * (or 0 to wait for I/O), as Mongrel2's connection.c actions do; the table in
  * exchange-fsm.ts says which transition runs which action.
  *
- * Answers Switchboard makes itself: 400 bad request, 404 no route, 413 body over the
+ * Answers Switchboard makes itself: 400 bad request, 404 no route, 408 body stalled, 413 body over the
  * limit, 502 bad handler response, 503 no handler / broker gone / queue full /
  * maintenance, 504 no reply in time, 500 internal error.
  */
@@ -59,6 +59,7 @@ export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
       if (!ex.hasBody) return Ev.REQ_RECV
       if (ex.expected > 0) ex.body = Buffer.allocUnsafe(ex.expected)
       ex.res!.onData(ex.onData)
+      acceptor.bodies.watch(ex)
       return 0
     },
 
@@ -174,6 +175,12 @@ export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
 
     tooLarge (ex) {
       answer(ex, '413 Payload Too Large', `request body over the limit of ${acceptor.bodyLimit} bytes\n`, true)
+      acceptor.release(ex)
+      return 0
+    },
+
+    bodyTimeout (ex) {
+      answer(ex, '408 Request Timeout', `no request body byte for ${acceptor.config.acceptor.bodyTimeoutMs} ms\n`, true)
       acceptor.release(ex)
       return 0
     },

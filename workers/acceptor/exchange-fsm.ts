@@ -10,7 +10,7 @@
  *                   ▼                   ▼                     ▼                   ▼                 ▼
  *                 Done                Done                  Done                Done              Done
  *      NOT_FOUND TOO_LARGE     TOO_LARGE UNAVAILABLE   UNAVAILABLE       TIMEOUT CLOSE      RESP_SENT TIMEOUT
- *      BAD_REQUEST UNAVAILABLE REMOTE_CLOSE            REMOTE_CLOSE      FAILED REMOTE_CLOSE CLOSE FAILED REMOTE_CLOSE
+ *      BAD_REQUEST UNAVAILABLE REMOTE_CLOSE TIMEOUT    REMOTE_CLOSE      FAILED REMOTE_CLOSE CLOSE FAILED REMOTE_CLOSE
  *  any (state, event) pair not in the table ─▶ Error: `error` runs, the machine stops
  * ```
  * `npm run fsm -- dot|mermaid` prints the full diagram.
@@ -94,6 +94,8 @@ export interface ExchangeActions<C> {
   notFound(ctx: C, ev: number): number
   /** Routing/Receiving→Done on TOO_LARGE: 413. */
   tooLarge(ctx: C, ev: number): number
+  /** Receiving→Done on TIMEOUT: the body stalled for `acceptor.bodyTimeoutMs`; 408 and close. */
+  bodyTimeout(ctx: C, ev: number): number
   /** Routing→Done on BAD_REQUEST: 400. */
   badRequest(ctx: C, ev: number): number
   /** Routing/Receiving/Queueing→Done on UNAVAILABLE: 503 (no handler, broker down, maintenance). */
@@ -124,7 +126,8 @@ export const EXCHANGE_TABLE = {
     REQ_RECV: ['toHandler', 'Queueing'],
     TOO_LARGE: ['tooLarge', 'Done'],
     UNAVAILABLE: ['unavailable', 'Done'],
-    REMOTE_CLOSE: ['abort', 'Done']
+    REMOTE_CLOSE: ['abort', 'Done'],
+    TIMEOUT: ['bodyTimeout', 'Done']
   },
   Queueing: {
     REQ_SENT: ['wait', 'Waiting'],

@@ -42,6 +42,9 @@ export class Exchange implements ResponseSink {
   hasBody = false
   body: Buffer | null = null
   bodyLength = 0
+  /** BodyWatch's view of the body: its length when last seen to grow, and since when. */
+  bodySeen = 0
+  bodySince = 0
   /** The request was handed to the broker: its end must be told to the handler. */
   sent = false
   deadline = 0

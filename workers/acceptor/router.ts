@@ -27,7 +27,7 @@ export class Router {
     this.#fallback = fallback && { matching: fallback.matching.toLowerCase(), routes: compileRoutes(fallback.routes) }
   }
 
-  /** `host` is the raw Host header ('' when absent); `path` the request path. */
+  /** `host` is the raw Host header ('' when absent); `path` the raw request path (escapes kept, as Mongrel2 matches). */
   match (host: string, path: string): Route | null {
     const table = this.#host(host)
     if (!table) return null
