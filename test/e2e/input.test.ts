@@ -206,3 +206,54 @@ test('the edge of the Content-Length row: 9 digits reach the acceptor, which ans
   t.true(r.closed)
   t.false(spySaw('/limits/cl-9-digits'))
 })
+
+test('fuzz: no request head makes the acceptor answer 500 or die, and no NUL reaches a handler', async (t) => {
+  t.timeout(45_000)
+  const fc = await import('fast-check')
+  // Bytes in the places a client controls: printable ASCII, escapes (valid, control, bad),
+  // DEL, non-UTF-8, UTF-8, and a few control bytes (uWS.js drops those).
+  const piece = fc.oneof(
+    fc.stringMatching(/^[A-Za-z0-9\-._~!$&'()*+,;=:@/]{1,6}$/),
+    fc.constantFrom('%20', '%2F', '%00', '%0a', '%7F', '%zz', '%', '%C3%A9', '%C3', '\x7f', '\xe9', '\xc3\xa9', '\x01', '\t', '?', '#', '__proto__', 'constructor')
+  )
+  const text = fc.array(piece, { minLength: 0, maxLength: 6 }).map((p) => p.join(''))
+  const request = fc.record({
+    method: fc.constantFrom('GET', 'POST', 'HEAD', 'DELETE', 'PATCH'),
+    path: text,
+    name: fc.constantFrom('x-a', 'constructor', 'Host', 'Transfer-Encoding', 'Content-Length', 'X-Forwarded-For', 'Connection'),
+    value: text,
+    body: fc.constantFrom('', 'hello')
+  })
+  const seed = Date.now()
+  t.log(`seed ${seed}`)
+  const cases = fc.sample(request, { seed, numRuns: 200 }).map((r, i) => {
+    const head = `${r.method} /fz${i}/${r.path} HTTP/1.1\r\nHost: x\r\n${r.name}: ${r.value}\r\n`
+    return head + (r.body ? `Content-Length: ${r.body.length}\r\n\r\n${r.body}` : '\r\n')
+  })
+  // Answer whatever reaches the spy, as a handler would.
+  const answered = new Set<number>()
+  let fuzzing = true
+  const answering = (async () => {
+    while (fuzzing) {
+      for (const m of spy.messages) {
+        if (m.disconnect || !m.req.path.startsWith('/fz') || answered.has(m.req.id)) continue
+        answered.add(m.req.id)
+        t.false(m.raw.subarray(0, m.raw.length - m.req.body.length).includes(0), `no NUL in ${JSON.stringify(m.raw.toString('latin1'))}`)
+        await spy.reply(sender, [m.req.id], 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')
+      }
+      await sleep(20)
+    }
+  })()
+  const results = await Promise.all(cases.map((bytes) => send([bytes], 15_000, (d) => parseResponse(d) !== null)))
+  fuzzing = false
+  await answering
+  const statuses = new Map<string, number>()
+  for (let i = 0; i < cases.length; i++) {
+    const r = results[i]!
+    const status = r.data === '' ? (r.closed ? 'closed' : 'silent') : String(/^HTTP\/1\.1 (\d{3})/.exec(r.data)?.[1])
+    statuses.set(status, (statuses.get(status) ?? 0) + 1)
+    t.true(['200', '400', '404', '413', 'closed'].includes(status), `${JSON.stringify(cases[i])} got ${JSON.stringify(r.data.slice(0, 200))}`)
+  }
+  t.log([...statuses].map(([s, n]) => `${s}: ${n}`).join(', '))
+  t.is((await fetch(sys.url + '/__probe__', { method: 'HEAD' })).status, 200, 'the acceptor is alive and serving')
+})
