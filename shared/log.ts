@@ -63,7 +63,7 @@ export class LogLimiter {
     const now = this.#now()
     let w = this.#windows.get(key)
     if (w === undefined) {
-      if (this.#windows.size >= kMaxKeys) this.#evictQuiet()
+      if (this.#windows.size >= kMaxKeys) this.#reset()
       w = { start: now, passed: 0, suppressed: 0, level }
       this.#windows.set(key, w)
     } else if (now - w.start >= this.windowMs) {
@@ -83,11 +83,6 @@ export class LogLimiter {
     return false
   }
 
-  /** Reports every pending suppressed count now (e.g. before exit). */
-  flushAll (): void {
-    for (const [key, w] of this.#windows) this.#flush(key, w)
-  }
-
   #flush (key: string, w: Window): void {
     if (w.suppressed === 0) return
     const count = w.suppressed
@@ -95,8 +90,10 @@ export class LogLimiter {
     this.#report(key, w.level, count, this.windowMs)
   }
 
-  #evictQuiet (): void {
-    for (const [key, w] of this.#windows) if (w.suppressed === 0) this.#windows.delete(key)
+  /** Too many keys (variable text in messages): report what is pending and start over. */
+  #reset (): void {
+    for (const [key, w] of this.#windows) this.#flush(key, w)
+    this.#windows.clear()
   }
 }
 
