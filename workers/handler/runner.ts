@@ -9,7 +9,9 @@ import { resolve } from 'node:path'
 import { createLogger } from '../../shared/log.js'
 import { decodeRequest, isDisconnect, type DecodedRequest } from '../../shared/protocol/request.js'
 import { encodeReply } from '../../shared/protocol/reply.js'
-import { decodePath, formatResponse, textResponse, type Context, type DisconnectHandler, type Handler, type HandlerResult, type Request, type Response } from './api.js'
+import { formatResponse, textResponse, type Context, type DisconnectHandler, type Handler, type HandlerResult, type Request, type Response } from './api.js'
+
+import { decodePath } from './api.js'
 
 const log = createLogger('handler')
 const kEmpty = Buffer.alloc(0)
