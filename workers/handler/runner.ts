@@ -10,7 +10,6 @@ import { createLogger } from '../../shared/log.js'
 import { decodeRequest, isDisconnect, type DecodedRequest } from '../../shared/protocol/request.js'
 import { encodeReply } from '../../shared/protocol/reply.js'
 import { formatResponse, textResponse, type Context, type DisconnectHandler, type Handler, type HandlerResult, type Request, type Response } from './api.js'
-
 import { decodePath } from './api.js'
 
 const log = createLogger('handler')
