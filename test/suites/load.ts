@@ -5,6 +5,7 @@
  * request is a wrong reply; any other status is counted by code.
  */
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 
 export interface LoadTally {
   ok: number
@@ -58,4 +59,10 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 /** A route table like the default one, with a shorter reply timeout so lost requests end fast. */
 export function shortTimeoutHosts (timeoutMs: number): Array<Record<string, unknown>> {
   return [{ name: 'localhost', matching: '', routes: { '/': { service: 'demo', timeoutMs } } }]
+}
+
+/** Resident memory of a process, in MiB (Linux /proc). */
+export function rssMb (pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? Number(m[1]) / 1024 : 0
 }

@@ -2,23 +2,18 @@
 // every few seconds, while a normal client opens a fresh connection every 200 ms and must be
 // served within a bound. The acceptor (default configuration, port 0) must stay up, keep its
 // memory bounded, and pass none of the unfinished requests to the handler (a raw spy).
-import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import test from 'ava'
 import { attachSpy, kProbePath } from '../helpers/spy.js'
 import { startSystem } from '../helpers/system.js'
 import { kIdleBoundMs, reachedPaths, sendRaw } from './hostile.js'
+import { rssMb } from './load.js'
 
 const kConnections = 3000
 const kDripMs = 3000
 const kRunMs = 12_000
 /** Normal-client latency bound under attack (generous: 2 shared cores). */
 const kServedWithinMs = 2500
-
-function rssMb (pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m ? Number(m[1]) / 1024 : 0
-}
 
 test(`slowloris: ${kConnections} connections dripping a byte every ${kDripMs / 1000} s; a normal client is served within ${kServedWithinMs} ms`, async (t) => {
   const sys = await startSystem(t, { handlers: 0 })
