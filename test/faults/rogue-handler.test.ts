@@ -5,9 +5,8 @@
 // host. The acceptor must stay up with bounded memory, and the normal clients must all get
 // their own answers.
 import test from 'ava'
-import * as zmq from 'zeromq'
-import { startSystem } from '../helpers/system.js'
 import { newTally, rssMb, runLoad, sleep } from '../suites/load.js'
+import { flood, startWithRogue } from './rogue.js'
 
 const kFloodMs = 3000
 const kFramesPerSecond = 10_000
@@ -30,14 +29,7 @@ function rogueFrames (sender: string): Array<(i: number) => Buffer> {
 
 test('a rogue handler flooding garbage and unknown ids at ~10,000 frames/s, plus a 10 MiB frame: acceptor up, memory bounded, clients unaffected', async (t) => {
   t.timeout(90_000)
-  const sys = await startSystem(t, { handlers: 1 })
-  const acceptor = sys.procs.find((p) => p.name === 'acceptor')!
-  // The wire sender this acceptor run uses, as a handler sees it.
-  const sender = ((await (await fetch(`${sys.url}/echo`)).json()) as { sender: string }).sender
-  const rogue = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 })
-  rogue.connect(sys.demo.recvSpec)
-  t.teardown(() => rogue.close())
-  await sleep(300) // let the PUB connect
+  const { sys, acceptor, sender, rogue } = await startWithRogue(t)
 
   const tally = newTally()
   let stop = false
@@ -51,16 +43,8 @@ test('a rogue handler flooding garbage and unknown ids at ~10,000 frames/s, plus
   await rogue.send(Buffer.concat([Buffer.from(`${sender} `), Buffer.alloc(10 << 20, 0x7e)]))
 
   const makers = rogueFrames(sender)
-  let sent = 0
   const floodStart = Date.now()
-  while (Date.now() - floodStart < kFloodMs) {
-    const due = Math.floor((Date.now() - floodStart) * kFramesPerSecond / 1000)
-    while (sent < due) {
-      await rogue.send(makers[sent % makers.length]!(sent))
-      sent++
-    }
-    await sleep(5)
-  }
+  const sent = await flood(rogue, (i) => makers[i % makers.length]!(i), kFloodMs, kFramesPerSecond)
   const floodMs = Date.now() - floodStart
   const servedDuring = tally.ok - servedBefore
   await sleep(2000)

@@ -3,39 +3,16 @@
 // disconnect notices each (bounded per service), so normal clients keep their answers —
 // no 503, bounded latency — and the acceptor keeps no memory for it; and malformed replies
 // at that rate must not flood the log (every peer-triggered line is rate-limited).
-import test, { type ExecutionContext } from 'ava'
-import * as zmq from 'zeromq'
-import { startSystem } from '../helpers/system.js'
+import test from 'ava'
 import { newTally, rssMb, runLoad, sleep } from '../suites/load.js'
+import { flood, startWithRogue } from './rogue.js'
 
 const kFloodMs = 3000
 const kFramesPerSecond = 10_000
 
-async function flood (pub: zmq.Publisher, make: (i: number) => Buffer): Promise<number> {
-  let sent = 0
-  const start = Date.now()
-  while (Date.now() - start < kFloodMs) {
-    const due = Math.floor((Date.now() - start) * kFramesPerSecond / 1000)
-    while (sent < due) await pub.send(make(sent++))
-    await sleep(5)
-  }
-  return sent
-}
-
-async function setup (t: ExecutionContext) {
-  const sys = await startSystem(t, { handlers: 1 })
-  const acceptor = sys.procs.find((p) => p.name === 'acceptor')!
-  const sender = ((await (await fetch(`${sys.url}/echo`)).json()) as { sender: string }).sender
-  const rogue = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 })
-  rogue.connect(sys.demo.recvSpec)
-  t.teardown(() => rogue.close())
-  await sleep(300)
-  return { sys, acceptor, sender, rogue }
-}
-
 test.serial('replies naming 128 unknown ids at ~10,000/s: no 503, answers within 3 s, no memory kept (issue 11 #10)', async (t) => {
   t.timeout(90_000)
-  const { sys, acceptor, sender, rogue } = await setup(t)
+  const { sys, acceptor, sender, rogue } = await startWithRogue(t)
   const ids = Array.from({ length: 128 }, (_, i) => 3_000_000_000 + i).join(' ')
   const frame = Buffer.from(`${sender} ${ids.length}:${ids}, HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nwrong`)
   const tally = newTally()
@@ -44,7 +21,7 @@ test.serial('replies naming 128 unknown ids at ~10,000/s: no 503, answers within
   await sleep(1000)
   const rssBefore = rssMb(acceptor.pid)
   const floodStart = Date.now()
-  const sent = await flood(rogue, () => frame)
+  const sent = await flood(rogue, () => frame, kFloodMs, kFramesPerSecond)
   await sleep(3000)
   const rssAfter = rssMb(acceptor.pid)
   stop = true
@@ -59,9 +36,9 @@ test.serial('replies naming 128 unknown ids at ~10,000/s: no 503, answers within
 
 test.serial('malformed replies at ~10,000/s do not flood the acceptor\'s log (issue 11 #11)', async (t) => {
   t.timeout(90_000)
-  const { acceptor, sender, rogue } = await setup(t)
+  const { acceptor, sender, rogue } = await startWithRogue(t)
   const before = acceptor.output.length
-  const sent = await flood(rogue, (i) => Buffer.from(`${sender} ${i % 2 === 0 ? '5:1 2 3,' : '999999999:1,'} x`))
+  const sent = await flood(rogue, (i) => Buffer.from(`${sender} ${i % 2 === 0 ? '5:1 2 3,' : '999999999:1,'} x`), kFloodMs, kFramesPerSecond)
   await sleep(1000)
   const logged = acceptor.output.length - before
   t.log(`${sent} malformed replies wrote ${(logged / 1024).toFixed(0)} KiB of log`)
