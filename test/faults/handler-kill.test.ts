@@ -15,7 +15,7 @@ test.serial('SIGKILL a handler host under load: its requests in flight get 503/5
   await sleep(800)
   await victim!.stop('SIGKILL')
   const killedAt = Date.now()
-  await sleep(kRouteTimeoutMs + 3000)
+  await sleep(2 * kRouteTimeoutMs + 5000)
   stop = true
   await load
   t.log(`${tally.ok} right, ${tally.wrong} wrong, ${JSON.stringify(tally.statuses)}, fetch errors ${tally.errors}`)
@@ -23,6 +23,8 @@ test.serial('SIGKILL a handler host under load: its requests in flight get 503/5
   t.is(tally.errors, 0)
   t.is(tally.wrong, 0)
   t.true(tally.timeline.some(([time, status]) => time > killedAt && status === 200), 'the surviving host serves after the kill')
-  const lateFailures = tally.timeline.filter(([time, status]) => time > killedAt + kRouteTimeoutMs + 2000 && status !== 200)
-  t.is(lateFailures.length, 0, 'once the route timeout has passed, every request is served')
+  // Requests sent before the kill was noticed end by the route timeout; after that, all are served.
+  const settledAt = killedAt + 2 * kRouteTimeoutMs + 3000
+  const lateFailures = tally.timeline.filter(([time, status]) => time > settledAt && status !== 200)
+  t.is(lateFailures.length, 0, `${lateFailures.length} failures more than ${settledAt - killedAt} ms after the kill`)
 })
