@@ -38,8 +38,9 @@ export class Proc {
 
   get pid (): number { return this.child.pid! }
 
-  /** Resolves when the output matches `re`; rejects after `ms` with the output so far. */
-  waitFor (re: RegExp, ms = 15000): Promise<RegExpMatchArray> {
+  /** Resolves when the output matches `re`; rejects after `ms` with the output so far.
+   *  30 s by default: a tsx start takes over 15 s on 2 cores busy with the fault suites. */
+  waitFor (re: RegExp, ms = 30_000): Promise<RegExpMatchArray> {
     const m = this.output.match(re)
     if (m) return Promise.resolve(m)
     return new Promise((resolve, reject) => {
