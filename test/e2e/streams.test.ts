@@ -232,3 +232,38 @@ test.serial('a slow reader is cut at maxQueuedBytes while two readers of the sam
   await acceptorOf(sys).stop('SIGTERM')
   t.regex(acceptorOf(sys).output, /stopped .*slowClients=1/)
 })
+
+test.serial('a held long-poll and a started stream both stay open through 12 s of silence (uWS.js\'s 10 s idle timer does not apply)', async (t) => {
+  const sys = await startSystem(t, { handlers: 0 })
+  const spy = await attachSpy(t, sys)
+  const held = await open(t, sys, spy, '/held')
+  const streaming = await open(t, sys, spy, '/streaming')
+  await spy.reply(streaming.sender, [streaming.id], Buffer.concat([Buffer.from(kChunkedHead), chunk('started')]))
+  await streaming.client.until((d) => d.includes('started'))
+  await sleep(12_000)
+  t.false(held.client.closed, 'the held exchange is open')
+  t.false(streaming.client.closed, 'the stream is open')
+  await spy.reply(held.sender, [held.id], 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate')
+  await spy.reply(streaming.sender, [streaming.id], Buffer.concat([chunk(' and on'), Buffer.from('0\r\n\r\n')]))
+  t.true((await held.client.until((d) => d.endsWith('\r\n\r\nlate'), 5000)).data.endsWith('\r\n\r\nlate'))
+  const r = await streaming.client.until((d) => body(d).complete, 5000)
+  t.is(body(r.data).data.toString(), 'started and on')
+})
+
+test.serial('uWS.js\'s stall cap: a client that reads nothing for over 10 s while its stream is blocked is closed, and the handler told', async (t) => {
+  const sys = await startSystem(t, { handlers: 0, config: { acceptor: { port: 0, drainMs: 1000, maxQueuedBytes: 64 << 20 } } })
+  const spy = await attachSpy(t, sys)
+  const client = new RawClient(sys.port)
+  t.teardown(() => { client.destroy() })
+  await client.ready
+  client.socket.pause()
+  client.socket.write('GET /stall HTTP/1.1\r\nHost: x\r\n\r\n')
+  const { req } = await spy.request('/stall')
+  await spy.reply(req.sender, [req.id], kChunkedHead)
+  for (let i = 0; i < 24; i++) await spy.reply(req.sender, [req.id], chunk(Buffer.alloc(1 << 20, 0x61)))
+  const lastWrite = Date.now()
+  const notice = await spy.disconnect(req.id, 20_000)
+  const after = Date.now() - lastWrite
+  t.truthy(notice)
+  t.true(after >= 8000, `closed ${after} ms after the last write: uWS.js's 10 s, not sooner`)
+})
