@@ -1,14 +1,13 @@
 // The stream helpers' bytes (workers/handler/sse.ts), checked against the EventSource-style
 // parser the e2e tests use and against a recording Context.
 import test from 'ava'
-import type { Context } from '../../workers/handler/api.js'
-import { formatSseComment, formatSseEvent, formatSseRetry, openSse, openStream } from '../../workers/handler/sse.js'
+import { formatSseComment, formatSseEvent, formatSseRetry, openSse, openStream, type StreamContext } from '../../workers/handler/sse.js'
 import { SseParser } from '../helpers/sse.js'
 
-function recorder (): { ctx: Context, sent: string[], closed: number } {
-  const rec = { sent: [] as string[], closed: 0, ctx: null as unknown as Context }
+function recorder (signal?: AbortSignal): { ctx: StreamContext, sent: string[], closed: number } {
+  const rec = { sent: [] as string[], closed: 0, ctx: null as unknown as StreamContext }
   rec.ctx = {
-    reply () { throw new Error('not used') },
+    signal,
     deliver (_sender, _ids, bytes) { rec.sent.push(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString()) },
     close () { rec.closed++ }
   }
@@ -99,4 +98,15 @@ test('an aborted signal ends the stream silently and stops its keep-alive timer'
   const already = openSse(kReq, r.ctx, { signal: ac.signal })
   t.false(already.open)
   t.is(r.sent.length, count, 'a stream opened on an aborted signal sends nothing')
+})
+
+test('without a signal option the helpers use ctx.signal', (t) => {
+  const ac = new AbortController()
+  const r = recorder(ac.signal)
+  const s = openStream(kReq, r.ctx)
+  t.true(s.write('a'))
+  ac.abort()
+  t.false(s.open)
+  t.false(s.write('b'))
+  t.is(r.sent.length, 2)
 })

@@ -12,20 +12,24 @@
  * }
  * ```
  *
- * `signal`: when it aborts (the exchange ended: client gone, idle cut, shutdown), the
- * stream is closed without sending anything and its keep-alive timer stops; writes then
- * return false. Without a signal, the app learns of the end from `onDisconnect`.
+ * `signal` (default: `ctx.signal` when the context has one): when it aborts (the exchange
+ * ended: client gone, idle cut, shutdown), the stream is closed without sending anything
+ * and its keep-alive timer stops; writes then return false. Without a signal, the app
+ * learns of the end from `onDisconnect`.
  */
 import { STATUS_CODES } from 'node:http'
 import { SwitchboardError } from '../../shared/errors.js'
 import type { Context, HeaderValue, Request } from './api.js'
+
+/** What the helpers use of a handler's `ctx` (any object with these works, e.g. in tests). */
+export type StreamContext = Pick<Context, 'deliver' | 'close'> & { readonly signal?: AbortSignal }
 
 export interface StreamOptions {
   /** Default 200. */
   status?: number
   /** Extra response headers (`Content-Length` and `Transfer-Encoding` are the stream's own). */
   headers?: Record<string, HeaderValue>
-  /** Ends the stream silently when it aborts (pass `ctx.signal`). */
+  /** Ends the stream silently when it aborts; default `ctx.signal` if the context has one. */
   signal?: AbortSignal
 }
 
@@ -52,12 +56,12 @@ const kNewline = /\r\n|\r|\n/
 export class ChunkedStream {
   readonly sender: string
   readonly id: number
-  readonly #ctx: Context
+  readonly #ctx: StreamContext
   readonly #signal: AbortSignal | undefined
   readonly #onAbort: () => void
   #closed = false
 
-  constructor (req: Pick<Request, 'sender' | 'id'>, ctx: Context, head: string, signal?: AbortSignal) {
+  constructor (req: Pick<Request, 'sender' | 'id'>, ctx: StreamContext, head: string, signal = ctx.signal) {
     this.sender = req.sender
     this.id = req.id
     this.#ctx = ctx
@@ -109,7 +113,7 @@ export class ChunkedStream {
 }
 
 /** Starts a chunked response: `HTTP/1.1 <status>` with `Transfer-Encoding: chunked`. */
-export function openStream (req: Pick<Request, 'sender' | 'id'>, ctx: Context, opts: StreamOptions = {}): ChunkedStream {
+export function openStream (req: Pick<Request, 'sender' | 'id'>, ctx: StreamContext, opts: StreamOptions = {}): ChunkedStream {
   return new ChunkedStream(req, ctx, streamHead(opts, 'application/octet-stream'), opts.signal)
 }
 
@@ -121,7 +125,7 @@ export class SseStream extends ChunkedStream {
   #timer: NodeJS.Timeout | null = null
   #lastSend = Date.now()
 
-  constructor (req: Pick<Request, 'sender' | 'id' | 'headers'>, ctx: Context, opts: SseOptions = {}) {
+  constructor (req: Pick<Request, 'sender' | 'id' | 'headers'>, ctx: StreamContext, opts: SseOptions = {}) {
     super(req, ctx, streamHead({ ...opts, headers: { 'Cache-Control': 'no-cache', ...opts.headers } }, 'text/event-stream; charset=utf-8'), opts.signal)
     const last = req.headers['last-event-id']
     this.lastEventId = typeof last === 'string' ? last : Array.isArray(last) ? last[0] ?? '' : ''
@@ -158,7 +162,7 @@ export class SseStream extends ChunkedStream {
 }
 
 /** Starts a Server-Sent Events stream on this exchange. */
-export function openSse (req: Pick<Request, 'sender' | 'id' | 'headers'>, ctx: Context, opts: SseOptions = {}): SseStream {
+export function openSse (req: Pick<Request, 'sender' | 'id' | 'headers'>, ctx: StreamContext, opts: SseOptions = {}): SseStream {
   return new SseStream(req, ctx, opts)
 }
 
