@@ -45,6 +45,25 @@ function body (data: string): { data: Buffer, complete: boolean } {
 
 function acceptorOf (sys: System) { return sys.procs.find((p) => p.name === 'acceptor')! }
 
+const kParts = 24
+const kPartSize = 1 << 20
+
+/**
+ * A client that reads nothing, sent a chunked stream of 24 MiB (part i filled with 'a' + i):
+ * far more than loopback socket buffers hold, so uWS's writes block.
+ */
+async function pausedStream (t: ExecutionContext, sys: System, spy: Spy, path: string): Promise<{ client: RawClient, sender: string, id: number }> {
+  const client = new RawClient(sys.port)
+  t.teardown(() => { client.destroy() })
+  await client.ready
+  client.socket.pause()
+  client.socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
+  const { req } = await spy.request(path)
+  await spy.reply(req.sender, [req.id], kChunkedHead)
+  for (let i = 0; i < kParts; i++) await spy.reply(req.sender, [req.id], chunk(Buffer.alloc(kPartSize, 0x61 + i)))
+  return { client, sender: req.sender, id: req.id }
+}
+
 test.serial('a chunked stream appended by two handler processes (a spy and a Python publisher), ended by an empty message', async (t) => {
   const python = findPython()
   if (python === null) { t.fail('no python3 with zmq: apt-get install -y python3-zmq'); return }
@@ -72,20 +91,12 @@ test.serial('a stream blocked for 4 s, then idle for 16 s, survives uWS.js\'s 10
   t.timeout(60_000)
   const sys = await startSystem(t, { handlers: 0, config: { acceptor: { port: 0, drainMs: 1000, maxQueuedBytes: 64 << 20 } } })
   const spy = await attachSpy(t, sys)
-  const client = new RawClient(sys.port)
-  t.teardown(() => { client.destroy() })
-  await client.ready
-  client.socket.pause()
+  const { client, ...req } = await pausedStream(t, sys, spy, '/bp')
   const received: Buffer[] = []
   let bytes = 0
   client.socket.on('data', (d: Buffer) => { received.push(d); bytes += d.length })
-  client.socket.write('GET /bp HTTP/1.1\r\nHost: x\r\n\r\n')
-  const { req } = await spy.request('/bp')
-  // 24 MiB: far more than loopback socket buffers hold, so uWS's writes block.
-  const parts = 24
-  const size = 1 << 20
-  await spy.reply(req.sender, [req.id], kChunkedHead)
-  for (let i = 0; i < parts; i++) await spy.reply(req.sender, [req.id], chunk(Buffer.alloc(size, 0x61 + i)))
+  const parts = kParts
+  const size = kPartSize
   await sleep(4000)
   client.socket.resume()
   const deadline = Date.now() + 20_000
@@ -253,16 +264,9 @@ test.serial('a held long-poll and a started stream both stay open through 12 s o
 test.serial('uWS.js\'s stall cap: a client that reads nothing for over 10 s while its stream is blocked is closed, and the handler told', async (t) => {
   const sys = await startSystem(t, { handlers: 0, config: { acceptor: { port: 0, drainMs: 1000, maxQueuedBytes: 64 << 20 } } })
   const spy = await attachSpy(t, sys)
-  const client = new RawClient(sys.port)
-  t.teardown(() => { client.destroy() })
-  await client.ready
-  client.socket.pause()
-  client.socket.write('GET /stall HTTP/1.1\r\nHost: x\r\n\r\n')
-  const { req } = await spy.request('/stall')
-  await spy.reply(req.sender, [req.id], kChunkedHead)
-  for (let i = 0; i < 24; i++) await spy.reply(req.sender, [req.id], chunk(Buffer.alloc(1 << 20, 0x61)))
+  const { id } = await pausedStream(t, sys, spy, '/stall')
   const lastWrite = Date.now()
-  const notice = await spy.disconnect(req.id, 20_000)
+  const notice = await spy.disconnect(id, 20_000)
   const after = Date.now() - lastWrite
   t.truthy(notice)
   t.true(after >= 8000, `closed ${after} ms after the last write: uWS.js's 10 s, not sooner`)
