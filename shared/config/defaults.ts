@@ -29,6 +29,7 @@ export const defaults: Readonly<Config> = deepFreeze({
     bodyLimit: 20_480,           // bytes (Mongrel2 limits.content_length)
     maxIds: 128,                 // ids per reply (Mongrel2 limits.handler_targets)
     maxQueuedBytes: 1_048_576,   // bytes per exchange
+    streamIdleMs: 120_000,       // ms (Mongrel2 limits.min_ping)
     sendQueue: 10_000,           // requests per service
     drainMs: 5_000,              // ms
     bodyTimeoutMs: 5_000,        // ms without a body byte: 408 (uWS.js closes idle sockets at ~10 s)
@@ -54,7 +55,7 @@ export const defaults: Readonly<Config> = deepFreeze({
   },
   hosts: [
     // matching '' is a suffix of every Host header: this host catches all.
-    { name: 'localhost', matching: '', routes: { '/': { service: 'demo', timeoutMs: kDefaultRouteTimeoutMs } } }
+    { name: 'localhost', matching: '', routes: { '/': { service: 'demo', timeoutMs: kDefaultRouteTimeoutMs, keepAliveMs: 0, keepAliveBytes: '' } } }
   ],
   handler: {
     service: 'demo',

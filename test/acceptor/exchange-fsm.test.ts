@@ -14,7 +14,7 @@ type Outcome = 'final' | 'running' | 'error'
 
 const kActionNames: ExchangeActionName[] = [
   'route', 'readBody', 'toHandler', 'wait', 'writeReply', 'drain', 'finish', 'timeout', 'abort', 'close', 'fail',
-  'notFound', 'tooLarge', 'bodyTimeout', 'badRequest', 'unavailable'
+  'notFound', 'tooLarge', 'bodyTimeout', 'badRequest', 'unavailable', 'ping', 'cancel'
 ]
 
 /**
@@ -88,6 +88,12 @@ test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'CLOSE'], 'final')
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'CLOSE'], 'final')
 // A malformed reply (502) or a failed write.
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'FAILED'], 'final')
+
+test('long-poll kept by X ctl keep-alive', run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'PING', 'PING', 'REPLY', 'RESP_SENT'], 'final')
+test('stream kept by X ctl keep-alive', run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'PING', 'REPLY', 'PING'], 'running')
+test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'CANCEL'], 'final')
+test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'CANCEL'], 'final')
+test(run, ['OPEN', 'HANDLER', 'PING'], 'error')
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'FAILED'], 'final')
 // No route matches: 404.
 test(run, ['OPEN', 'NOT_FOUND'], 'final')
@@ -339,7 +345,7 @@ test('Ev and St agree with EVENTS and STATES; names round-trip', t => {
   EVENTS.forEach((name, i) => { t.is<number, number>(Ev[name], i + 1); t.is(eventName(i + 1), name) })
   STATES.forEach((name, i) => { t.is<number, number>(St[name], i); t.is(stateName(i), name) })
   t.is(eventName(0), 'NONE')
-  t.is(eventName(16), 'BAD_EVENT(16)')
+  t.is(eventName(18), 'BAD_EVENT(18)')
   t.is(stateName(8), 'BadState(8)')
 })
 
@@ -391,7 +397,7 @@ function tableLines (): string[] {
 
 test('DOT and Mermaid contain every exchange edge, and only those', t => {
   const expected = tableLines()
-  t.is(expected.length, 26)
+  t.is(expected.length, 30)
   t.deepEqual(parse(toDot(EXCHANGE), /^ {2}(\w+) -> (\w+) \[label="(\w+) \/ (\w+)"\];$/), expected)
   t.deepEqual(parse(toMermaid(EXCHANGE), /^ {2}(\w+) --> (\w+) : (\w+) \/ (\w+)$/), expected)
   t.true(toDot(EXCHANGE).includes('  Waiting -> Responding [label="REPLY / writeReply"];'))

@@ -4,7 +4,7 @@
  * even when the test fails. Broker endpoints are ipc:// sockets in a fresh temp dir and
  * the acceptor listens on port 0, so tests never collide on ports.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -179,4 +179,12 @@ export async function waitUntil (check: () => Promise<boolean> | boolean, ms: nu
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+}
+
+/** A python3 that can `import zmq` (Debian's python3-zmq lives in the system python). */
+export function findPython (): string | null {
+  for (const candidate of ['python3', '/usr/bin/python3']) {
+    if (spawnSync(candidate, ['-c', 'import zmq'], { stdio: 'ignore' }).status === 0) return candidate
+  }
+  return null
 }

@@ -20,6 +20,8 @@ import { maintenanceFilter } from './filters.js'
 import { buildHeaders } from './request-head.js'
 import { Router } from './router.js'
 import { Timeouts } from './timeouts.js'
+import { StreamIdle } from './stream-idle.js'
+import { kCancel, kCredits, kPing, parseExtended } from './extended.js'
 
 /** Counters a user of Mongrel2's control port would ask for. */
 export interface AcceptorStats {
@@ -32,6 +34,12 @@ export interface AcceptorStats {
   badResponses: number
   timeouts: number
   unavailable: number
+  /** Clients cut because more than maxQueuedBytes piled up for them. */
+  slowClients: number
+  /** Started streams cut after streamIdleMs without a handler message. */
+  idleStreams: number
+  /** `X` extended replies that were malformed or named an unknown key (their exchanges closed). */
+  badExtended: number
 }
 
 const kPoolMax = 4096
@@ -48,7 +56,10 @@ export class Acceptor implements ExchangeOwner {
   readonly exchanges = new Map<number, Exchange>()
   readonly timeouts: Timeouts
   readonly bodies: BodyWatch
-  readonly stats: AcceptorStats = { requests: 0, gone: 0, badReplies: 0, badResponses: 0, timeouts: 0, unavailable: 0 }
+  readonly stats: AcceptorStats = {
+    requests: 0, gone: 0, badReplies: 0, badResponses: 0, timeouts: 0, unavailable: 0, slowClients: 0, idleStreams: 0, badExtended: 0
+  }
+  readonly streams: StreamIdle
   readonly maxQueuedBytes: number
   readonly bodyLimit: number
   readonly maxIds: number
@@ -76,6 +87,8 @@ export class Acceptor implements ExchangeOwner {
     this.timeouts = new Timeouts((ex) => { this.#expire(ex) })
     // Its ticker is unref'd and checks only exchanges reading a body: nothing to stop.
     this.bodies = new BodyWatch(config.acceptor.bodyTimeoutMs, (ex) => { ex.res!.cork(ex.corkedTimeout) })
+    this.streams = new StreamIdle(config.acceptor.streamIdleMs, shortestKeepAlive(config),
+      (ex) => { this.#idle(ex) }, (ex) => { ex.res?.cork(ex.corkedKeepAlive) })
     this.#actions = createActions(this)
     this.#app = uws.App()
     this.#app.any('/*', (res, req) => { this.#onRequest(res, req) })
@@ -115,6 +128,7 @@ export class Acceptor implements ExchangeOwner {
   /** The exchange left the machine: forget it and recycle the object if nothing holds it. */
   release (ex: Exchange): void {
     if (ex.sent) this.exchanges.delete(ex.id)
+    this.streams.untrack(ex)
     if (ex.res !== null || ex.pending !== null || ex.closeAfterDrain) return
     ex.clear()
     if (this.#pool.length < kPoolMax) this.#pool.push(ex)
@@ -180,7 +194,7 @@ export class Acceptor implements ExchangeOwner {
       return
     }
     if (reply.extended) {
-      this.log.warn('extended (X) replies are not supported yet; dropped', { service: link.name, ids: reply.ids.join(',') })
+      this.#onExtended(link, reply.ids, reply.body)
       return
     }
     const ids = reply.ids
@@ -195,6 +209,36 @@ export class Acceptor implements ExchangeOwner {
       ex.reply = reply.body
       ex.res.cork(ex.corkedReply)
     }
+  }
+
+  /** Mongrel2's `X` replies: `ctl` keep-alive and cancel; anything else closes the exchanges it names. */
+  #onExtended (link: ServiceLink, ids: readonly number[], body: Buffer): void {
+    const control = parseExtended(body)
+    let ev: number = Ev.CANCEL
+    if (typeof control === 'string') {
+      this.stats.badExtended++
+      this.log.warn('bad extended (X) reply: closing its connections', { service: link.name, ids: ids.join(','), reason: control })
+    } else if (control === kPing) {
+      ev = Ev.PING
+    }
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!
+      const ex = this.exchanges.get(id)
+      if (ex === undefined || ex.res === null || (ex.state !== St.Waiting && ex.state !== St.Responding)) {
+        // As Mongrel2 (MONGREL2.md §2.3): a notice for a gone id, except for a cancel.
+        if (control === kCancel) continue
+        this.stats.gone++
+        this.notifyDisconnect(link, id)
+        continue
+      }
+      if (control !== kCredits) this.run(ex, ev)
+    }
+  }
+
+  #idle (ex: Exchange): void {
+    if (ex.res === null) return
+    this.stats.idleStreams++
+    ex.res.cork(ex.corkedTimeout)
   }
 
   #expire (ex: Exchange): void {
@@ -221,10 +265,21 @@ export class Acceptor implements ExchangeOwner {
     // Let the disconnect notices reach the broker before the sockets close.
     await new Promise((resolve) => setTimeout(resolve, 50))
     this.timeouts.stop()
+    this.streams.stop()
     this.link.close()
     ;(this.#app as unknown as ListenableApp).close()
     this.log.info('stopped', { ...this.stats })
   }
+}
+
+function shortestKeepAlive (config: Readonly<Config>): number {
+  let ms = 0
+  for (const host of config.hosts) {
+    for (const route of Object.values(host.routes)) {
+      if (route.keepAliveMs > 0 && (ms === 0 || route.keepAliveMs < ms)) ms = route.keepAliveMs
+    }
+  }
+  return ms
 }
 
 function senderOf (frame: Buffer): string {

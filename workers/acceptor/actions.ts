@@ -10,7 +10,7 @@
 import { ResponseError } from '../../shared/errors.js'
 import { encodeRequest } from '../../shared/protocol/request.js'
 import type { Acceptor } from './acceptor.js'
-import type { Exchange } from './exchange.js'
+import { overflowError, type Exchange } from './exchange.js'
 import { Fault } from '../../shared/fsm/machine.js'
 import { Ev, eventName, type ExchangeActions } from './exchange-fsm.js'
 import { addRouteHeaders } from './request-head.js'
@@ -36,7 +36,7 @@ function cut (ex: Exchange): void {
 }
 
 export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
-  const { router, link, log, timeouts, stats } = acceptor
+  const { router, link, log, timeouts, stats, streams } = acceptor
 
   const notify = (ex: Exchange): void => {
     if (ex.sent && ex.link !== null) acceptor.notifyDisconnect(ex.link, ex.id)
@@ -113,10 +113,28 @@ export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
         return Ev.FAILED
       }
       if (ex.overflow) {
-        ex.failure = new ResponseError('SWB_ERR_RESPONSE_OVERFLOW', `client too slow: more than ${acceptor.maxQueuedBytes} bytes queued`)
+        ex.failure = overflowError(acceptor.maxQueuedBytes)
         return Ev.FAILED
       }
-      return ex.complete ? Ev.RESP_SENT : 0
+      if (ex.complete) return Ev.RESP_SENT
+      // A started response is a stream: its idle clock replaces the reply timeout.
+      if (ex.written) streams.touch(ex)
+      return 0
+    },
+
+    ping (ex) {
+      if (ex.written) streams.touch(ex)
+      else timeouts.arm(ex, ex.route!.timeoutMs)
+      return 0
+    },
+
+    cancel (ex) {
+      // Mongrel2 closes at once (Register_disconnect) and sends no notice for a cancel.
+      ex.pending = null
+      ex.closeAfterDrain = false
+      cut(ex)
+      acceptor.release(ex)
+      return 0
     },
 
     drain (ex) {
@@ -156,7 +174,8 @@ export function createActions (acceptor: Acceptor): ExchangeActions<Exchange> {
     },
 
     fail (ex) {
-      stats.badResponses++
+      if (ex.overflow) stats.slowClients++
+      else stats.badResponses++
       log.warn('bad response from handler', {
         service: ex.link?.name, id: ex.id, code: (ex.failure as { code?: string } | null)?.code, reason: ex.failure?.message
       })

@@ -11,6 +11,8 @@
  *                 Done                Done                  Done                Done              Done
  *      NOT_FOUND TOO_LARGE     TOO_LARGE UNAVAILABLE   UNAVAILABLE       TIMEOUT CLOSE      RESP_SENT TIMEOUT
  *      BAD_REQUEST UNAVAILABLE REMOTE_CLOSE TIMEOUT    REMOTE_CLOSE      FAILED REMOTE_CLOSE CLOSE FAILED REMOTE_CLOSE
+ *                                                                        CANCEL             CANCEL
+ *  Waiting and Responding also take PING (⟲, an `X` ctl keep-alive).
  *  any (state, event) pair not in the table ─▶ Error: `error` runs, the machine stops
  * ```
  * `npm run fsm -- dot|mermaid` prints the full diagram.
@@ -20,7 +22,7 @@ import { compile, type Context, type Machine, type MachineDef, type Table } from
 /** Event names, numbered from 1 in this order (0 = no event: wait for I/O). Never reorder: append. */
 export const EVENTS = [
   'OPEN', 'HANDLER', 'NOT_FOUND', 'TOO_LARGE', 'BAD_REQUEST', 'UNAVAILABLE', 'REQ_RECV', 'REQ_SENT', 'REPLY',
-  'WRITABLE', 'RESP_SENT', 'REMOTE_CLOSE', 'TIMEOUT', 'CLOSE', 'FAILED'
+  'WRITABLE', 'RESP_SENT', 'REMOTE_CLOSE', 'TIMEOUT', 'CLOSE', 'FAILED', 'PING', 'CANCEL'
 ] as const
 export type EventName = typeof EVENTS[number]
 
@@ -44,7 +46,9 @@ export const Ev = {
   REMOTE_CLOSE: 12,
   TIMEOUT: 13,
   CLOSE: 14,
-  FAILED: 15
+  FAILED: 15,
+  PING: 16,
+  CANCEL: 17
 } as const satisfies Record<EventName, number>
 export type ExchangeEvent = typeof Ev[EventName]
 
@@ -90,6 +94,13 @@ export interface ExchangeActions<C> {
   close(ctx: C, ev: number): number
   /** Waiting/Responding→Done on FAILED: malformed reply or write failure; 502 if nothing was written. */
   fail(ctx: C, ev: number): number
+  /**
+   * Waiting/Responding on PING (`X` `ctl` `keep-alive`, Mongrel2's Register_ping): restart the
+   * reply timeout if nothing was written, else the stream's idle clock. Returns 0.
+   */
+  ping(ctx: C, ev: number): number
+  /** Waiting/Responding→Done on CANCEL (`X` `ctl` `cancel`, or a bad `X` reply): close at once, no notice back. */
+  cancel(ctx: C, ev: number): number
   /** Routing→Done on NOT_FOUND: 404. */
   notFound(ctx: C, ev: number): number
   /** Routing/Receiving→Done on TOO_LARGE: 413. */
@@ -139,7 +150,9 @@ export const EXCHANGE_TABLE = {
     TIMEOUT: ['timeout', 'Done'],
     REMOTE_CLOSE: ['abort', 'Done'],
     CLOSE: ['close', 'Done'],
-    FAILED: ['fail', 'Done']
+    FAILED: ['fail', 'Done'],
+    PING: ['ping', 'Waiting'],
+    CANCEL: ['cancel', 'Done']
   },
   Responding: {
     REPLY: ['writeReply', 'Responding'],
@@ -148,7 +161,9 @@ export const EXCHANGE_TABLE = {
     REMOTE_CLOSE: ['abort', 'Done'],
     CLOSE: ['close', 'Done'],
     FAILED: ['fail', 'Done'],
-    TIMEOUT: ['timeout', 'Done']
+    TIMEOUT: ['timeout', 'Done'],
+    PING: ['ping', 'Responding'],
+    CANCEL: ['cancel', 'Done']
   }
 } as const satisfies ExchangeTable
 

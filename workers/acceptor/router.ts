@@ -11,6 +11,9 @@ export interface Route {
   readonly pattern: string
   readonly service: string
   readonly timeoutMs: number
+  /** Keep-alive bytes for idle streams on this route, every `keepAliveMs`; null = off. */
+  readonly keepAlive: Buffer | null
+  readonly keepAliveMs: number
 }
 
 interface HostTable { readonly matching: string; readonly routes: readonly Route[] }
@@ -47,6 +50,12 @@ export class Router {
 
 function compileRoutes (routes: Readonly<Record<string, RouteConfig>>): Route[] {
   return Object.entries(routes)
-    .map(([pattern, r]) => ({ pattern, service: r.service, timeoutMs: r.timeoutMs }))
+    .map(([pattern, r]) => ({
+      pattern,
+      service: r.service,
+      timeoutMs: r.timeoutMs,
+      keepAlive: r.keepAliveMs > 0 ? Buffer.from(r.keepAliveBytes) : null,
+      keepAliveMs: r.keepAliveMs
+    }))
     .sort((a, b) => b.pattern.length - a.pattern.length)
 }

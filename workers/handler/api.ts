@@ -20,6 +20,12 @@
 
 export type HeaderValue = string | string[]
 
+// Streams and Server-Sent Events (chunked responses over many messages): see sse.ts.
+export {
+  openStream, openSse, ChunkedStream, SseStream, formatSseEvent, formatSseComment, formatSseRetry,
+  type StreamOptions, type SseOptions, type SseEvent, type StreamContext
+} from './sse.js'
+
 export interface Request {
   /** The acceptor's UUID: with `id`, the address to reply to. */
   readonly sender: string

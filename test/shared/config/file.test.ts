@@ -43,7 +43,7 @@ test('services and hosts in a file replace the defaults entirely', async t => {
   t.deepEqual(config.hosts, [{
     name: 'example.com',
     matching: 'example.com',
-    routes: { '/': { service: 'api', timeoutMs: 30000 }, '/slow': { service: 'api', timeoutMs: 120000 } }
+    routes: { '/': { service: 'api', timeoutMs: 30000, keepAliveMs: 0, keepAliveBytes: '' }, '/slow': { service: 'api', timeoutMs: 120000, keepAliveMs: 0, keepAliveBytes: '' } }
   }])
 })
 
