@@ -43,6 +43,7 @@ function echo (req: Request) {
       sender: req.sender,
       id: req.id,
       path: req.path,
+      decodedPath: req.decodedPath,
       method: req.method,
       query: req.query,
       headers: req.headers,

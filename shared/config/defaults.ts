@@ -29,8 +29,10 @@ export const defaults: Readonly<Config> = deepFreeze({
     bodyLimit: 20_480,           // bytes (Mongrel2 limits.content_length)
     maxIds: 128,                 // ids per reply (Mongrel2 limits.handler_targets)
     maxQueuedBytes: 1_048_576,   // bytes per exchange
+    streamIdleMs: 120_000,       // ms (Mongrel2 limits.min_ping)
     sendQueue: 10_000,           // requests per service
     drainMs: 5_000,              // ms
+    bodyTimeoutMs: 5_000,        // ms without a body byte: 408 (uWS.js closes idle sockets at ~10 s)
     defaultHost: 'localhost',
     noClobberXff: false,
     trace: false,
@@ -56,7 +58,7 @@ export const defaults: Readonly<Config> = deepFreeze({
   },
   hosts: [
     // matching '' is a suffix of every Host header: this host catches all.
-    { name: 'localhost', matching: '', routes: { '/': { service: 'demo', timeoutMs: kDefaultRouteTimeoutMs, websocket: true } } }
+    { name: 'localhost', matching: '', routes: { '/': { service: 'demo', timeoutMs: kDefaultRouteTimeoutMs, keepAliveMs: 0, keepAliveBytes: '', websocket: true } } }
   ],
   handler: {
     service: 'demo',

@@ -33,6 +33,10 @@ export interface RouteConfig {
   service: string
   /** No reply within this many milliseconds: 504. Default 30000, 1..86400000. */
   timeoutMs: number
+  /** Write `keepAliveBytes` to a started chunked/until-close stream idle this long; 0 = off (default). */
+  keepAliveMs: number
+  /** Body bytes written as keep-alive (e.g. ':\n\n' for SSE); required when keepAliveMs > 0. Default ''. */
+  keepAliveBytes: string
   /** WebSocket upgrades go to the handler (Mongrel2's WEBSOCKET_HANDSHAKE); false: served as plain HTTP. Default true. */
   websocket: boolean
 }
@@ -58,12 +62,16 @@ export interface AcceptorConfig {
   bodyLimit: number
   /** Max connection ids one reply may name, 1..65536 (Mongrel2 `limits.handler_targets`). Default 128. */
   maxIds: number
-  /** Per-exchange write queue bound in bytes under backpressure. Default 1048576. */
+  /** Per-exchange write queue bound in bytes under backpressure (streams too). Default 1048576. */
   maxQueuedBytes: number
+  /** A started stream with no handler message for this long is cut (Mongrel2 `limits.min_ping`); 0 = never. Default 120000. */
+  streamIdleMs: number
   /** Max requests waiting to be sent to the broker, per service. Default 10000. */
   sendQueue: number
   /** Graceful shutdown deadline in milliseconds. Default 5000. */
   drainMs: number
+  /** A request body that sends nothing for this long gets 408 and a close, 100..9000 (under uWS.js's ~10 s idle close). Default 5000. */
+  bodyTimeoutMs: number
   /** Name of the host used when none matches. Default 'localhost'. */
   defaultHost: string
   /** Keep a client's X-Forwarded-For instead of overwriting it (Mongrel2 `no_clobber_xff`). Default false. */
@@ -112,8 +120,8 @@ export interface Config {
   handler: HandlerConfig
 }
 
-/** A route as a file may write it: `{ service, timeoutMs?, websocket? }` or just the service name. */
-export type RouteInput = string | { service: string; timeoutMs?: number; websocket?: boolean }
+/** A route as a file may write it: `{ service, timeoutMs?, keepAliveMs?, keepAliveBytes?, websocket? }` or just the service name. */
+export type RouteInput = string | { service: string; timeoutMs?: number; keepAliveMs?: number; keepAliveBytes?: string; websocket?: boolean }
 
 /**
  * What a config file may hold. `acceptor`, `broker` and `handler` are merged over the

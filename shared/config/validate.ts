@@ -96,8 +96,10 @@ const kAcceptorFields: Record<string, Field> = {
   bodyLimit: int(0, 1_073_741_824),
   maxIds: int(1, 65_536),
   maxQueuedBytes: int(1, 1_073_741_824),
+  streamIdleMs: int(0, 86_400_000),
   sendQueue: int(1, 10_000_000),
   drainMs: int(0, 3_600_000),
+  bodyTimeoutMs: int(100, 9_000),
   defaultHost: kHostName,
   noClobberXff: kBool,
   trace: kBool,
@@ -144,6 +146,8 @@ const kHostFields: Record<string, Field> = {
 const kRouteFields: Record<string, Field> = {
   service: kString,
   timeoutMs: int(1, 86_400_000, kDefaultRouteTimeoutMs),
+  keepAliveMs: int(0, 86_400_000, 0),
+  keepAliveBytes: { rule: 'must be a string', test: (v) => typeof v === 'string', fallback: '' },
   websocket: { ...kBool, fallback: true }
 }
 
@@ -312,9 +316,14 @@ function checkRoutes (ctx: Ctx, path: string, raw: Obj, serviceNames: string[] |
     if (typeof value === 'string' && value.length > 0) {
       route.service = value
       route.timeoutMs = kDefaultRouteTimeoutMs
+      route.keepAliveMs = 0
+      route.keepAliveBytes = ''
       route.websocket = true
     } else if (isPlainObject(value)) {
       checkFields(ctx, at, value, kRouteFields, route)
+      if (typeof route.keepAliveMs === 'number' && route.keepAliveMs > 0 && route.keepAliveBytes === '') {
+        ctx.problems.push(`${at}.keepAliveBytes must be non-empty when keepAliveMs is set (e.g. ":\\n\\n" for server-sent events)`)
+      }
     } else {
       report(ctx, at, 'must be a service name or { service, timeoutMs, websocket }', value)
       continue

@@ -16,7 +16,7 @@
  * (JSON array / tnetstring list). JS objects list integer-like keys ("42") first whatever the
  * insertion order; HTTP header names practically never are.
  */
-import { pack, unpack } from 'msgpackr'
+import { pack, unpack, Unpackr } from 'msgpackr'
 import { ProtocolError, SwitchboardError } from '../errors.js'
 import { decimalLength, encodedLength, hex, readLength, write as writeNetstring, writeDecimal, type FastBuffer } from './netstring.js'
 import { parseAt, parsedEnd, setKey } from './tnetstring.js'
@@ -320,6 +320,8 @@ export function decodeRequest (msg: Buffer): DecodedRequest {
       let value: unknown
       try {
         value = unpack(msg.subarray(hStart, hStop))
+        // msgpackr renames a '__proto__' key to '__proto_': decode such maps again keeping every key.
+        if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto_')) value = exactMap(msg.subarray(hStart, hStop))
       } catch (err) {
         throw fail('HEADERS', `headers are neither JSON nor valid msgpack: ${(err as Error).message}`, hStart)
       }
@@ -349,6 +351,21 @@ export function decodeRequest (msg: Buffer): DecodedRequest {
     body: msg.subarray(bStart, bStop),
     protocol
   }
+}
+
+const kMapUnpackr = new Unpackr({ mapsAsObjects: false })
+
+/** A msgpack map decoded as a Map, then copied to a plain object with every key as sent (setKey).
+ *  Nested maps stay Maps: checkHeaders refuses them as it refuses nested objects. */
+function exactMap (bytes: Buffer): unknown {
+  const map: unknown = kMapUnpackr.unpack(bytes)
+  if (!(map instanceof Map)) return map
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of map) {
+    if (typeof key !== 'string') return map // checkHeaders refuses it
+    setKey(out, key, value)
+  }
+  return out
 }
 
 function readPrefix (msg: Buffer, offset: number, what: 'HEADERS' | 'BODY'): number {

@@ -70,7 +70,7 @@ export function closePayload (code: number, reason = ''): Buffer {
 /** Called per frame; return false to stop reading (after a close frame). `payload` is valid during the call. */
 export type FrameSink = (fin: boolean, opcode: number, payload: Buffer) => boolean
 
-function bad (what: string, message: string, offset: number): ProtocolError {
+function fail (what: string, message: string, offset: number): ProtocolError {
   return new ProtocolError(`SWB_ERR_WS_${what}`, `websocket frame: ${message} (offset ${offset})`, offset)
 }
 
@@ -87,15 +87,15 @@ export function readFrames (buf: Buffer, maxPayload: number, sink: FrameSink): n
   while (end - p >= 2) {
     const b0 = buf[p]!
     const b1 = buf[p + 1]!
-    if ((b0 & 0x70) !== 0) throw bad('RSV', `reserved bits set in byte 0x${b0.toString(16)}`, p)
+    if ((b0 & 0x70) !== 0) throw fail('RSV', `reserved bits set in byte 0x${b0.toString(16)}`, p)
     const opcode = b0 & 0x0f
     const fin = (b0 & 0x80) !== 0
     if (opcode >= 0x8) {
-      if (opcode > 0xa) throw bad('OPCODE', `unknown control opcode 0x${opcode.toString(16)}`, p)
-      if (!fin) throw bad('CONTROL', 'a control frame must not be fragmented', p)
-      if ((b1 & 0x7f) > 125) throw bad('CONTROL', 'a control frame payload must be at most 125 bytes', p)
+      if (opcode > 0xa) throw fail('OPCODE', `unknown control opcode 0x${opcode.toString(16)}`, p)
+      if (!fin) throw fail('CONTROL', 'a control frame must not be fragmented', p)
+      if ((b1 & 0x7f) > 125) throw fail('CONTROL', 'a control frame payload must be at most 125 bytes', p)
     } else if (opcode > 0x2) {
-      throw bad('OPCODE', `unknown data opcode 0x${opcode.toString(16)}`, p)
+      throw fail('OPCODE', `unknown data opcode 0x${opcode.toString(16)}`, p)
     }
     const masked = (b1 & 0x80) !== 0
     let len = b1 & 0x7f
@@ -107,11 +107,11 @@ export function readFrames (buf: Buffer, maxPayload: number, sink: FrameSink): n
     } else if (len === 127) {
       if (end - q < 8) break
       const hi = buf.readUInt32BE(q)
-      if (hi >= 0x80000000) throw bad('LENGTH', 'a 64-bit length with the top bit set', p)
+      if (hi >= 0x80000000) throw fail('LENGTH', 'a 64-bit length with the top bit set', p)
       len = hi * 0x100000000 + buf.readUInt32BE(q + 4)
       q += 8
     }
-    if (len > maxPayload) throw bad('LENGTH', `payload of ${len} bytes is over the limit of ${maxPayload}`, p)
+    if (len > maxPayload) throw fail('LENGTH', `payload of ${len} bytes is over the limit of ${maxPayload}`, p)
     const keyAt = q
     if (masked) q += 4
     if (end - q < len) break

@@ -14,8 +14,8 @@ type Outcome = 'final' | 'running' | 'error'
 
 const kActionNames: ExchangeActionName[] = [
   'route', 'readBody', 'toHandler', 'wait', 'writeReply', 'drain', 'finish', 'timeout', 'abort', 'close', 'fail',
-  'notFound', 'tooLarge', 'badRequest', 'unavailable',
-  'handshake', 'upgrade', 'wsForward', 'wsWrite', 'wsEnd', 'wsClose', 'wsFail', 'wsTimeout'
+  'notFound', 'tooLarge', 'bodyTimeout', 'badRequest', 'unavailable', 'ping', 'cancel',
+  'handshake', 'upgrade', 'wsForward', 'wsWrite', 'wsEnd', 'wsClose', 'wsFail', 'wsTimeout', 'wsPing', 'wsCancel'
 ]
 
 /**
@@ -81,6 +81,7 @@ test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REMOTE_CLOSE'], 'final')
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'REMOTE_CLOSE'], 'final')
 // No reply within the route's timeout (504).
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'TIMEOUT'], 'final')
+test(run, ['OPEN', 'HANDLER', 'TIMEOUT'], 'final') // a stalled request body: 408
 // A stream that outlives its timeout while responding.
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'REPLY', 'TIMEOUT'], 'final')
 // The handler closes with an empty message, before or after writing.
@@ -88,6 +89,12 @@ test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'CLOSE'], 'final')
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'CLOSE'], 'final')
 // A malformed reply (502) or a failed write.
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'FAILED'], 'final')
+
+test('long-poll kept by X ctl keep-alive', run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'PING', 'PING', 'REPLY', 'RESP_SENT'], 'final')
+test('stream kept by X ctl keep-alive', run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'PING', 'REPLY', 'PING'], 'running')
+test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'CANCEL'], 'final')
+test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'CANCEL'], 'final')
+test(run, ['OPEN', 'HANDLER', 'PING'], 'error')
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'FAILED'], 'final')
 // No route matches: 404.
 test(run, ['OPEN', 'NOT_FOUND'], 'final')
@@ -115,6 +122,11 @@ test('websocket, refused with an HTTP response', run, ['OPEN', 'HANDSHAKE', 'REP
 test('websocket, no handshake reply in time', run, ['OPEN', 'HANDSHAKE', 'TIMEOUT'], 'final')
 test('websocket, client left during the handshake', run, ['OPEN', 'HANDSHAKE', 'REMOTE_CLOSE'], 'final')
 test('websocket, no handler', run, ['OPEN', 'HANDSHAKE', 'UNAVAILABLE'], 'final')
+// `X` ctl keep-alive and cancel reach a handshake awaiting its reply and an open WebSocket too.
+test('websocket, handshake kept by X ctl keep-alive', run, ['OPEN', 'HANDSHAKE', 'PING', 'REPLY', 'UPGRADE'], 'running')
+test('websocket, open, X ctl keep-alive', run, ['OPEN', 'HANDSHAKE', 'REPLY', 'UPGRADE', 'PING', 'WS_MESSAGE'], 'running')
+test('websocket, handshake cancelled', run, ['OPEN', 'HANDSHAKE', 'CANCEL'], 'final')
+test('websocket, open socket cancelled', run, ['OPEN', 'HANDSHAKE', 'REPLY', 'UPGRADE', 'WS_MESSAGE', 'CANCEL'], 'final')
 test(run, ['OPEN', 'HANDSHAKE', 'WS_MESSAGE'], 'error')
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'WS_MESSAGE'], 'error')
 test(run, ['OPEN', 'HANDSHAKE', 'REPLY', 'UPGRADE', 'UPGRADE'], 'error')
@@ -395,7 +407,7 @@ test('Ev and St agree with EVENTS and STATES; names round-trip', t => {
   EVENTS.forEach((name, i) => { t.is<number, number>(Ev[name], i + 1); t.is(eventName(i + 1), name) })
   STATES.forEach((name, i) => { t.is<number, number>(St[name], i); t.is(stateName(i), name) })
   t.is(eventName(0), 'NONE')
-  t.is(eventName(19), 'BAD_EVENT(19)')
+  t.is(eventName(21), 'BAD_EVENT(21)')
   t.is(stateName(10), 'BadState(10)')
 })
 
@@ -447,7 +459,7 @@ function tableLines (): string[] {
 
 test('DOT and Mermaid contain every exchange edge, and only those', t => {
   const expected = tableLines()
-  t.is(expected.length, 39)
+  t.is(expected.length, 48)
   t.deepEqual(parse(toDot(EXCHANGE), /^ {2}(\w+) -> (\w+) \[label="(\w+) \/ (\w+)"\];$/), expected)
   t.deepEqual(parse(toMermaid(EXCHANGE), /^ {2}(\w+) --> (\w+) : (\w+) \/ (\w+)$/), expected)
   t.true(toDot(EXCHANGE).includes('  Waiting -> Responding [label="REPLY / writeReply"];'))

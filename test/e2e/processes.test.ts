@@ -3,14 +3,13 @@
  * handler through the same broker, the Procfile under foreman, bad config at start, and
  * the acceptor's graceful drain.
  */
-import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { RawClient } from '../helpers/raw-http.js'
 import { acceptorUuid, attachSpy } from '../helpers/spy.js'
-import { kRoot, Proc, startSystem, System, waitUntil } from '../helpers/system.js'
+import { findPython, kRoot, Proc, startSystem, System, waitUntil } from '../helpers/system.js'
 import { open } from '../helpers/ws-client.js'
 
 const kHello = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n'
@@ -54,14 +53,6 @@ test.serial('long-poll across processes: held by one handler host, answered by a
   }
   t.true(answers.some((a) => a.held !== a.answered), `one held by one process, answered by another: ${JSON.stringify(answers)}`)
 })
-
-/** A python3 that can `import zmq` (Debian's python3-zmq lives in the system python). */
-function findPython (): string | null {
-  for (const candidate of ['python3', '/usr/bin/python3']) {
-    if (spawnSync(candidate, ['-c', 'import zmq'], { stdio: 'ignore' }).status === 0) return candidate
-  }
-  return null
-}
 
 test.serial('the Python handler (python3-zmq only) answers through the same broker', async (t) => {
   const python = findPython()

@@ -4,19 +4,11 @@
  * (examples/python/ws_echo.py), and through a raw ZeroMQ spy that checks the exact bytes
  * a handler receives and sends the frames a test wants.
  */
-import { spawnSync } from 'node:child_process'
 import test, { type ExecutionContext } from 'ava'
 import { acceptKey, encodeFrame, Opcode } from '../../shared/protocol/ws-frame.js'
 import { acceptorUuid, attachSpy, type Spy, type SpyMessage } from '../helpers/spy.js'
-import { startSystem, waitUntil, type System } from '../helpers/system.js'
+import { findPython, startSystem, waitUntil, type System } from '../helpers/system.js'
 import { open, refused, type Client } from '../helpers/ws-client.js'
-
-function findPython (): string | null {
-  for (const candidate of ['python3', '/usr/bin/python3']) {
-    if (spawnSync(candidate, ['-c', 'import zmq'], { stdio: 'ignore' }).status === 0) return candidate
-  }
-  return null
-}
 
 /** A system whose demo service is served by examples/python/ws_echo.py. */
 async function withPython (t: ExecutionContext, opts: Parameters<typeof startSystem>[1] = {}): Promise<System> {

@@ -111,3 +111,23 @@ export function parseResponse (data: string): ParsedResponse | null {
   if (data.length < p + length) return null
   return { status: Number(m[1]), headers, body: data.slice(p, p + length), rest: data.slice(p + length) }
 }
+
+/**
+ * Decodes a chunked body that may still be arriving: the data of every chunk whose data
+ * has arrived, and whether the last (zero) chunk was seen.
+ */
+export function dechunk (body: Buffer): { data: Buffer, complete: boolean } {
+  const out: Buffer[] = []
+  let at = 0
+  for (;;) {
+    const eol = body.indexOf('\r\n', at)
+    if (eol < 0) break
+    const size = parseInt(body.toString('latin1', at, eol), 16)
+    if (size === 0) return { data: Buffer.concat(out), complete: body.length >= eol + 4 }
+    // uWS.js writes a chunk's closing CRLF just before the next chunk: data alone counts.
+    if (body.length < eol + 2 + size) break
+    out.push(body.subarray(eol + 2, eol + 2 + size))
+    at = eol + 2 + size + 2
+  }
+  return { data: Buffer.concat(out), complete: false }
+}

@@ -4,7 +4,7 @@
  * even when the test fails. Broker endpoints are ipc:// sockets in a fresh temp dir and
  * the acceptor listens on port 0, so tests never collide on ports.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -38,8 +38,9 @@ export class Proc {
 
   get pid (): number { return this.child.pid! }
 
-  /** Resolves when the output matches `re`; rejects after `ms` with the output so far. */
-  waitFor (re: RegExp, ms = 15000): Promise<RegExpMatchArray> {
+  /** Resolves when the output matches `re`; rejects after `ms` with the output so far.
+   *  30 s by default: a tsx start takes over 15 s on 2 cores busy with the fault suites. */
+  waitFor (re: RegExp, ms = 30_000): Promise<RegExpMatchArray> {
     const m = this.output.match(re)
     if (m) return Promise.resolve(m)
     return new Promise((resolve, reject) => {
@@ -178,4 +179,12 @@ export async function waitUntil (check: () => Promise<boolean> | boolean, ms: nu
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+}
+
+/** A python3 that can `import zmq` (Debian's python3-zmq lives in the system python). */
+export function findPython (): string | null {
+  for (const candidate of ['python3', '/usr/bin/python3']) {
+    if (spawnSync(candidate, ['-c', 'import zmq'], { stdio: 'ignore' }).status === 0) return candidate
+  }
+  return null
 }

@@ -13,12 +13,15 @@ import { parseReply, senderEnd } from '../../shared/protocol/reply.js'
 import { uws, type HttpRequest, type HttpResponse, type ListenableApp, type TemplatedApp, type us_listen_socket } from '../../shared/uws.js'
 import { createActions } from './actions.js'
 import { BrokerLink, type ServiceLink } from './broker-link.js'
+import { BodyWatch } from './body-watch.js'
 import { Exchange, type ExchangeOwner } from './exchange.js'
 import { createExchangeMachine, Ev, St, type ExchangeActions, type ExchangeMachine } from './exchange-fsm.js'
 import { maintenanceFilter } from './filters.js'
 import { buildHeaders } from './request-head.js'
 import { Router } from './router.js'
 import { Timeouts } from './timeouts.js'
+import { StreamIdle } from './stream-idle.js'
+import { kCancel, kCredits, kPing, parseExtended } from './extended.js'
 import { closeWebSockets, createWsActions, readUpgrade, wsBehavior } from './websocket.js'
 
 /** Counters a user of Mongrel2's control port would ask for. */
@@ -32,6 +35,12 @@ export interface AcceptorStats {
   badResponses: number
   timeouts: number
   unavailable: number
+  /** Clients cut because more than maxQueuedBytes piled up for them. */
+  slowClients: number
+  /** Started streams cut after streamIdleMs without a handler message. */
+  idleStreams: number
+  /** `X` extended replies that were malformed or named an unknown key (their exchanges closed). */
+  badExtended: number
 }
 
 const kPoolMax = 4096
@@ -47,7 +56,11 @@ export class Acceptor implements ExchangeOwner {
   readonly fsm: ExchangeMachine<Exchange>
   readonly exchanges = new Map<number, Exchange>()
   readonly timeouts: Timeouts
-  readonly stats: AcceptorStats = { requests: 0, gone: 0, badReplies: 0, badResponses: 0, timeouts: 0, unavailable: 0 }
+  readonly bodies: BodyWatch
+  readonly stats: AcceptorStats = {
+    requests: 0, gone: 0, badReplies: 0, badResponses: 0, timeouts: 0, unavailable: 0, slowClients: 0, idleStreams: 0, badExtended: 0
+  }
+  readonly streams: StreamIdle
   readonly maxQueuedBytes: number
   readonly bodyLimit: number
   readonly maxIds: number
@@ -73,6 +86,10 @@ export class Acceptor implements ExchangeOwner {
     if (config.acceptor.maintenance) this.fsm.addFilter(maintenanceFilter)
     if (config.acceptor.trace) this.fsm.tracer = this.fsm.lineTracer((line) => { log.info(line) })
     this.timeouts = new Timeouts((ex) => { this.#expire(ex) })
+    // Its ticker is unref'd and checks only exchanges reading a body: nothing to stop.
+    this.bodies = new BodyWatch(config.acceptor.bodyTimeoutMs, (ex) => { ex.res!.cork(ex.corkedTimeout) })
+    this.streams = new StreamIdle(config.acceptor.streamIdleMs, shortestKeepAlive(config),
+      (ex) => { this.#idle(ex) }, (ex) => { ex.res?.cork(ex.corkedKeepAlive) })
     const http = createActions(this)
     this.#actions = { ...http, ...createWsActions(this, http) }
     this.#app = uws.App()
@@ -115,6 +132,7 @@ export class Acceptor implements ExchangeOwner {
   /** The exchange left the machine: forget it and recycle the object if nothing holds it. */
   release (ex: Exchange): void {
     if (ex.sent) this.exchanges.delete(ex.id)
+    this.streams.untrack(ex)
     if (ex.res !== null || ex.pending !== null || ex.closeAfterDrain) return
     ex.clear()
     if (this.#pool.length < kPoolMax) this.#pool.push(ex)
@@ -181,7 +199,7 @@ export class Acceptor implements ExchangeOwner {
       return
     }
     if (reply.extended) {
-      this.log.warn('extended (X) replies are not supported yet; dropped', { service: link.name, ids: reply.ids.join(',') })
+      this.#onExtended(link, reply.ids, reply.body)
       return
     }
     const ids = reply.ids
@@ -202,6 +220,36 @@ export class Acceptor implements ExchangeOwner {
       ex.reply = reply.body
       ex.res.cork(ex.corkedReply)
     }
+  }
+
+  /** Mongrel2's `X` replies: `ctl` keep-alive and cancel; anything else closes the exchanges it names. */
+  #onExtended (link: ServiceLink, ids: readonly number[], body: Buffer): void {
+    const control = parseExtended(body)
+    let ev: number = Ev.CANCEL
+    if (typeof control === 'string') {
+      this.stats.badExtended++
+      this.log.warn('bad extended (X) reply: closing its connections', { service: link.name, ids: ids.join(','), reason: control })
+    } else if (control === kPing) {
+      ev = Ev.PING
+    }
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!
+      const ex = this.exchanges.get(id)
+      if (ex === undefined || !controllable(ex)) {
+        // As Mongrel2 (MONGREL2.md §2.3): a notice for a gone id, except for a cancel.
+        if (control === kCancel) continue
+        this.stats.gone++
+        this.notifyDisconnect(link, id)
+        continue
+      }
+      if (control !== kCredits) this.run(ex, ev)
+    }
+  }
+
+  #idle (ex: Exchange): void {
+    if (ex.res === null) return
+    this.stats.idleStreams++
+    ex.res.cork(ex.corkedTimeout)
   }
 
   #expire (ex: Exchange): void {
@@ -229,10 +277,27 @@ export class Acceptor implements ExchangeOwner {
     // Let the disconnect notices reach the broker before the sockets close.
     await new Promise((resolve) => setTimeout(resolve, 50))
     this.timeouts.stop()
+    this.streams.stop()
     this.link.close()
     ;(this.#app as unknown as ListenableApp).close()
     this.log.info('stopped', { ...this.stats })
   }
+}
+
+function shortestKeepAlive (config: Readonly<Config>): number {
+  let ms = 0
+  for (const host of config.hosts) {
+    for (const route of Object.values(host.routes)) {
+      if (route.keepAliveMs > 0 && (ms === 0 || route.keepAliveMs < ms)) ms = route.keepAliveMs
+    }
+  }
+  return ms
+}
+
+/** An exchange an `X` ctl reply can reach: awaiting or writing a reply, or an open WebSocket. */
+function controllable (ex: Exchange): boolean {
+  if (ex.state === St.Open) return ex.wsx?.ws != null
+  return ex.res !== null && (ex.state === St.Waiting || ex.state === St.Responding || ex.state === St.Upgrading)
 }
 
 function senderOf (frame: Buffer): string {

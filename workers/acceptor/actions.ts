@@ -3,14 +3,14 @@
  * (or 0 to wait for I/O), as Mongrel2's connection.c actions do; the table in
  * exchange-fsm.ts says which transition runs which action.
  *
- * Answers Switchboard makes itself: 400 bad request, 404 no route, 413 body over the
+ * Answers Switchboard makes itself: 400 bad request, 404 no route, 408 body stalled, 413 body over the
  * limit, 502 bad handler response, 503 no handler / broker gone / queue full /
  * maintenance, 504 no reply in time, 500 internal error.
  */
 import { ResponseError } from '../../shared/errors.js'
 import { encodeRequest } from '../../shared/protocol/request.js'
 import type { Acceptor } from './acceptor.js'
-import type { Exchange } from './exchange.js'
+import { overflowError, type Exchange } from './exchange.js'
 import { Fault } from '../../shared/fsm/machine.js'
 import { Ev, eventName, type HttpActions } from './exchange-fsm.js'
 import { addRouteHeaders } from './request-head.js'
@@ -36,7 +36,7 @@ function cut (ex: Exchange): void {
 }
 
 export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
-  const { router, link, log, timeouts, stats } = acceptor
+  const { router, link, log, timeouts, stats, streams } = acceptor
 
   const notify = (ex: Exchange): void => {
     if (ex.sent && ex.link !== null) acceptor.notifyDisconnect(ex.link, ex.id)
@@ -62,6 +62,7 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
       if (!ex.hasBody) return Ev.REQ_RECV
       if (ex.expected > 0) ex.body = Buffer.allocUnsafe(ex.expected)
       ex.res!.onData(ex.onData)
+      acceptor.bodies.watch(ex)
       return 0
     },
 
@@ -119,10 +120,28 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
         return Ev.FAILED
       }
       if (ex.overflow) {
-        ex.failure = new ResponseError('SWB_ERR_RESPONSE_OVERFLOW', `client too slow: more than ${acceptor.maxQueuedBytes} bytes queued`)
+        ex.failure = overflowError(acceptor.maxQueuedBytes)
         return Ev.FAILED
       }
-      return ex.complete ? Ev.RESP_SENT : 0
+      if (ex.complete) return Ev.RESP_SENT
+      // A started response is a stream: its idle clock replaces the reply timeout.
+      if (ex.written) streams.touch(ex)
+      return 0
+    },
+
+    ping (ex) {
+      if (ex.written) streams.touch(ex)
+      else timeouts.arm(ex, ex.route!.timeoutMs)
+      return 0
+    },
+
+    cancel (ex) {
+      // Mongrel2 closes at once (Register_disconnect) and sends no notice for a cancel.
+      ex.pending = null
+      ex.closeAfterDrain = false
+      cut(ex)
+      acceptor.release(ex)
+      return 0
     },
 
     drain (ex) {
@@ -162,7 +181,8 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
     },
 
     fail (ex) {
-      stats.badResponses++
+      if (ex.overflow) stats.slowClients++
+      else stats.badResponses++
       log.warn('bad response from handler', {
         service: ex.link?.name, id: ex.id, code: (ex.failure as { code?: string } | null)?.code, reason: ex.failure?.message
       })
@@ -181,6 +201,12 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
 
     tooLarge (ex) {
       answer(ex, '413 Payload Too Large', `request body over the limit of ${acceptor.bodyLimit} bytes\n`, true)
+      acceptor.release(ex)
+      return 0
+    },
+
+    bodyTimeout (ex) {
+      answer(ex, '408 Request Timeout', `no request body byte for ${acceptor.config.acceptor.bodyTimeoutMs} ms\n`, true)
       acceptor.release(ex)
       return 0
     },

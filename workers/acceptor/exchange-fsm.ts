@@ -10,7 +10,9 @@
  *                   ▼                   ▼                     ▼                   ▼                 ▼
  *                 Done                Done                  Done                Done              Done
  *      NOT_FOUND TOO_LARGE     TOO_LARGE UNAVAILABLE   UNAVAILABLE       TIMEOUT CLOSE      RESP_SENT TIMEOUT
- *      BAD_REQUEST UNAVAILABLE REMOTE_CLOSE            REMOTE_CLOSE      FAILED REMOTE_CLOSE CLOSE FAILED REMOTE_CLOSE
+ *      BAD_REQUEST UNAVAILABLE REMOTE_CLOSE TIMEOUT    REMOTE_CLOSE      FAILED REMOTE_CLOSE CLOSE FAILED REMOTE_CLOSE
+ *                                                                        CANCEL             CANCEL
+ *  Waiting and Responding also take PING (⟲, an `X` ctl keep-alive).
  *  any (state, event) pair not in the table ─▶ Error: `error` runs, the machine stops
  *
  *  WebSocket (Mongrel2's WSRouting/WSEstablished, MONGREL2.md §2.5):
@@ -18,6 +20,9 @@
  *                          │  (a refusal is an HTTP response)       │
  *                          ▼                                        ▼
  *                        Done  TIMEOUT REMOTE_CLOSE CLOSE FAILED  Done  REMOTE_CLOSE CLOSE FAILED TIMEOUT
+ *                              CANCEL                                   CANCEL
+ *  Upgrading and Open also take PING (⟲); in Open it only keeps the exchange (uWS.js's
+ *  idle timer follows the client, not the handler).
  * ```
  * `npm run fsm -- dot|mermaid` prints the full diagram.
  */
@@ -26,7 +31,7 @@ import { compile, type Context, type Machine, type MachineDef, type Table } from
 /** Event names, numbered from 1 in this order (0 = no event: wait for I/O). Never reorder: append. */
 export const EVENTS = [
   'OPEN', 'HANDLER', 'NOT_FOUND', 'TOO_LARGE', 'BAD_REQUEST', 'UNAVAILABLE', 'REQ_RECV', 'REQ_SENT', 'REPLY',
-  'WRITABLE', 'RESP_SENT', 'REMOTE_CLOSE', 'TIMEOUT', 'CLOSE', 'FAILED',
+  'WRITABLE', 'RESP_SENT', 'REMOTE_CLOSE', 'TIMEOUT', 'CLOSE', 'FAILED', 'PING', 'CANCEL',
   'HANDSHAKE', 'UPGRADE', 'WS_MESSAGE'
 ] as const
 export type EventName = typeof EVENTS[number]
@@ -52,9 +57,11 @@ export const Ev = {
   TIMEOUT: 13,
   CLOSE: 14,
   FAILED: 15,
-  HANDSHAKE: 16,
-  UPGRADE: 17,
-  WS_MESSAGE: 18
+  PING: 16,
+  CANCEL: 17,
+  HANDSHAKE: 18,
+  UPGRADE: 19,
+  WS_MESSAGE: 20
 } as const satisfies Record<EventName, number>
 export type ExchangeEvent = typeof Ev[EventName]
 
@@ -102,10 +109,19 @@ export interface ExchangeActions<C> {
   close(ctx: C, ev: number): number
   /** Waiting/Responding→Done on FAILED: malformed reply or write failure; 502 if nothing was written. */
   fail(ctx: C, ev: number): number
+  /**
+   * Waiting/Responding/Upgrading on PING (`X` `ctl` `keep-alive`, Mongrel2's Register_ping): restart the
+   * reply timeout if nothing was written, else the stream's idle clock. Returns 0.
+   */
+  ping(ctx: C, ev: number): number
+  /** Waiting/Responding/Upgrading→Done on CANCEL (`X` `ctl` `cancel`, or a bad `X` reply): close at once, no notice back. */
+  cancel(ctx: C, ev: number): number
   /** Routing→Done on NOT_FOUND: 404. */
   notFound(ctx: C, ev: number): number
   /** Routing/Receiving→Done on TOO_LARGE: 413. */
   tooLarge(ctx: C, ev: number): number
+  /** Receiving→Done on TIMEOUT: the body stalled for `acceptor.bodyTimeoutMs`; 408 and close. */
+  bodyTimeout(ctx: C, ev: number): number
   /** Routing→Done on BAD_REQUEST: 400. */
   badRequest(ctx: C, ev: number): number
   /** Routing/Receiving/Queueing→Done on UNAVAILABLE: 503 (no handler, broker down, maintenance). */
@@ -126,6 +142,10 @@ export interface ExchangeActions<C> {
   wsFail(ctx: C, ev: number): number
   /** Open→Done on TIMEOUT (shutdown): close 1001 Going Away, disconnect notice. */
   wsTimeout(ctx: C, ev: number): number
+  /** Open on PING (`X` `ctl` `keep-alive`): nothing to refresh (uWS.js times out idle clients itself). Returns 0. */
+  wsPing(ctx: C, ev: number): number
+  /** Open→Done on CANCEL (`X` `ctl` `cancel`, or a bad `X` reply): drop the socket at once, no notice back. */
+  wsCancel(ctx: C, ev: number): number
   /**
    * The exchange is in Error: (state, event) was not in the table, an action returned a
    * non-event, or a run looped (`fault`, see `Fault`). Log with names, answer 500 or drop,
@@ -135,7 +155,7 @@ export interface ExchangeActions<C> {
 }
 
 /** The WebSocket actions (workers/acceptor/websocket.ts); the rest are HTTP's (actions.ts). */
-export type WsActionName = 'handshake' | 'upgrade' | 'wsForward' | 'wsWrite' | 'wsEnd' | 'wsClose' | 'wsFail' | 'wsTimeout'
+export type WsActionName = 'handshake' | 'upgrade' | 'wsForward' | 'wsWrite' | 'wsEnd' | 'wsClose' | 'wsFail' | 'wsTimeout' | 'wsPing' | 'wsCancel'
 export type HttpActions<C> = Omit<ExchangeActions<C>, WsActionName>
 export type WsActions<C> = Pick<ExchangeActions<C>, WsActionName>
 
@@ -158,7 +178,8 @@ export const EXCHANGE_TABLE = {
     REQ_RECV: ['toHandler', 'Queueing'],
     TOO_LARGE: ['tooLarge', 'Done'],
     UNAVAILABLE: ['unavailable', 'Done'],
-    REMOTE_CLOSE: ['abort', 'Done']
+    REMOTE_CLOSE: ['abort', 'Done'],
+    TIMEOUT: ['bodyTimeout', 'Done']
   },
   Queueing: {
     REQ_SENT: ['wait', 'Waiting'],
@@ -170,7 +191,9 @@ export const EXCHANGE_TABLE = {
     TIMEOUT: ['timeout', 'Done'],
     REMOTE_CLOSE: ['abort', 'Done'],
     CLOSE: ['close', 'Done'],
-    FAILED: ['fail', 'Done']
+    FAILED: ['fail', 'Done'],
+    PING: ['ping', 'Waiting'],
+    CANCEL: ['cancel', 'Done']
   },
   Responding: {
     REPLY: ['writeReply', 'Responding'],
@@ -180,6 +203,8 @@ export const EXCHANGE_TABLE = {
     CLOSE: ['close', 'Done'],
     FAILED: ['fail', 'Done'],
     TIMEOUT: ['timeout', 'Done'],
+    PING: ['ping', 'Responding'],
+    CANCEL: ['cancel', 'Done'],
     UPGRADE: ['upgrade', 'Open']
   },
   Upgrading: {
@@ -188,7 +213,9 @@ export const EXCHANGE_TABLE = {
     TIMEOUT: ['timeout', 'Done'],
     REMOTE_CLOSE: ['abort', 'Done'],
     CLOSE: ['close', 'Done'],
-    FAILED: ['fail', 'Done']
+    FAILED: ['fail', 'Done'],
+    PING: ['ping', 'Upgrading'],
+    CANCEL: ['cancel', 'Done']
   },
   Open: {
     WS_MESSAGE: ['wsForward', 'Open'],
@@ -196,7 +223,9 @@ export const EXCHANGE_TABLE = {
     REMOTE_CLOSE: ['wsEnd', 'Done'],
     CLOSE: ['wsClose', 'Done'],
     FAILED: ['wsFail', 'Done'],
-    TIMEOUT: ['wsTimeout', 'Done']
+    TIMEOUT: ['wsTimeout', 'Done'],
+    PING: ['wsPing', 'Open'],
+    CANCEL: ['wsCancel', 'Done']
   }
 } as const satisfies ExchangeTable
 

@@ -7,6 +7,7 @@
  * Lifetime of `res`: valid from the request until onAborted fires or end()/tryEnd()
  * completes (uWS docs); after that it is set to null and never touched again.
  */
+import { ResponseError } from '../../shared/errors.js'
 import type { HttpResponse } from '../../shared/uws.js'
 import type { Headers } from '../../shared/protocol/request.js'
 import { ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js'
@@ -45,6 +46,9 @@ export class Exchange implements ResponseSink {
   bodyLength = 0
   /** A WebSocket upgrade (Mongrel2's rules met) and, once open, its socket: websocket.ts. */
   wsx: WsState | null = null
+  /** BodyWatch's view of the body: its length when last seen to grow, and since when. */
+  bodySeen = 0
+  bodySince = 0
   /** The request was handed to the broker: its end must be told to the handler. */
   sent = false
   deadline = 0
@@ -72,12 +76,21 @@ export class Exchange implements ResponseSink {
   closeAfterDrain = false
   /** Why the reply failed (logged by the fail action). */
   failure: Error | null = null
+  /** onWritable is registered for this response (see #watch). */
+  watching = false
+  /** Tracked by StreamIdle: the head went out, the body goes on. */
+  streaming = false
+  /** Date.now() of the last handler message to this stream (StreamIdle). */
+  lastMessage = 0
+  /** Date.now() of the last write to this stream, keep-alive bytes included (StreamIdle). */
+  lastWrite = 0
 
   // Callbacks bound once per pooled object.
   readonly onAborted: () => void
   #onDataFn: ((chunk: ArrayBuffer, isLast: boolean) => void) | null = null
   #onWritableFn: ((offset: number) => boolean) | null = null
   #corkedTimeoutFn: (() => void) | null = null
+  #corkedKeepAliveFn: (() => void) | null = null
   readonly corkedReply: () => void
   writableOk = true
 
@@ -112,6 +125,10 @@ export class Exchange implements ResponseSink {
 
   get corkedTimeout (): () => void {
     return (this.#corkedTimeoutFn ??= () => { this.owner.run(this, Ev.TIMEOUT) })
+  }
+
+  get corkedKeepAlive (): () => void {
+    return (this.#corkedKeepAliveFn ??= () => { this.keepAlive() })
   }
 
   /** The response parser, reset for this exchange on first use. */
@@ -157,6 +174,10 @@ export class Exchange implements ResponseSink {
     this.closeAfterDrain = false
     this.failure = null
     this.writableOk = true
+    this.watching = false
+    this.streaming = false
+    this.lastMessage = 0
+    this.lastWrite = 0
   }
 
   #onData (chunk: ArrayBuffer, isLast: boolean): void {
@@ -196,10 +217,13 @@ export class Exchange implements ResponseSink {
       res.writeHeader(name, value)
     }
     this.written = true
-    if ((head.framing === 'chunked' || head.framing === 'close') && (head.connectionClose || head.framing === 'close')) {
-      // uWS 20.30's end(…, true) after write() puts its "Connection: close" into the
-      // chunked body; announce the close in the head instead and let the client close.
-      res.writeHeader('Connection', 'close')
+    if (head.framing === 'chunked' || head.framing === 'close') {
+      if (head.connectionClose || head.framing === 'close') {
+        // uWS 20.30's end(…, true) after write() puts its "Connection: close" into the
+        // chunked body; announce the close in the head instead and let the client close.
+        res.writeHeader('Connection', 'close')
+      }
+      this.#watch(res)
     }
     if (head.framing === 'none') {
       res.endWithoutBody(head.contentLength >= 0 ? head.contentLength : undefined, head.connectionClose)
@@ -230,18 +254,48 @@ export class Exchange implements ResponseSink {
       }
       return
     }
-    // 'chunked' and 'close': uWS chunk-encodes write()s. It buffers what the socket
-    // refuses, so only count what is written while blocked, to bound that buffer.
-    if (this.blockedBytes > 0) {
+    this.#write(res, chunk)
+  }
+
+  /**
+   * 'chunked' and 'close' bodies: uWS chunk-encodes write()s and buffers what the socket
+   * refuses. A write that succeeds found that buffer empty (uWS drains it first), so the
+   * bytes written since the last success bound it: past maxQueuedBytes the client is cut.
+   */
+  #write (res: HttpResponse, chunk: Buffer): void {
+    if (res.write(chunk)) {
+      this.blockedBytes = 0
+    } else {
       this.blockedBytes += chunk.length
-      if (this.blockedBytes > this.owner.maxQueuedBytes) { this.overflow = true; return }
+      if (this.blockedBytes > this.owner.maxQueuedBytes) this.overflow = true
     }
-    if (!res.write(chunk)) {
-      if (this.blockedBytes === 0) {
-        this.blockedBytes = 1
-        res.onWritable(this.onWritable)
-      }
+  }
+
+  /** Keep-alive bytes for an idle stream (StreamIdle, inside cork). */
+  keepAlive (): void {
+    const res = this.res
+    const head = this.head
+    const bytes = this.route?.keepAlive
+    if (res === null || head === null || this.complete || bytes == null) return
+    if (head.framing !== 'chunked' && head.framing !== 'close') return
+    this.#write(res, bytes)
+    if (this.overflow) {
+      // Nobody reads this stream: end it as a slow client (the fail action counts and notifies).
+      this.failure = overflowError(this.owner.maxQueuedBytes)
+      this.owner.run(this, Ev.FAILED)
     }
+  }
+
+  /**
+   * Registers onWritable for the rest of this response. uWS.js arms its 10 s timer on a
+   * blocked write and, when the socket drains without an onWritable handler, again "for
+   * the next request": a stream that was blocked once would be closed 10 s after it went
+   * quiet. With a handler, uWS clears the timer on every drain instead.
+   */
+  #watch (res: HttpResponse): void {
+    if (this.watching) return
+    this.watching = true
+    res.onWritable(this.onWritable)
   }
 
   onEnd (): void {
@@ -270,9 +324,10 @@ export class Exchange implements ResponseSink {
     const [ok, done] = res.tryEnd(chunk, this.head!.contentLength)
     if (done) {
       this.#ended()
-    } else if (!ok) {
-      this.pending = chunk
-      res.onWritable(this.onWritable)
+    } else {
+      // Also when ok: the cork around this reply may fail to flush later (see #watch).
+      this.#watch(res)
+      if (!ok) this.pending = chunk
     }
   }
 
@@ -302,7 +357,9 @@ export class Exchange implements ResponseSink {
       }
       this.writableOk = ok
     } else {
-      this.blockedBytes = 0
+      // With an onWritable handler uWS leaves its own buffer alone: cork() flushes it on
+      // uncork (and re-arms the writable poll if the socket still refuses).
+      res.cork(kNoop)
       this.writableOk = true
     }
     if (this.closeAfterDrain && this.pending === null && this.res !== null) {
@@ -317,6 +374,13 @@ export class Exchange implements ResponseSink {
     this.complete = true
     this.res = null
   }
+}
+
+function kNoop (): void {}
+
+/** A client that lets more than `max` bytes pile up is cut (SWB_ERR_RESPONSE_OVERFLOW). */
+export function overflowError (max: number): ResponseError {
+  return new ResponseError('SWB_ERR_RESPONSE_OVERFLOW', `client too slow: more than ${max} bytes queued`)
 }
 
 /** The status line after `HTTP/1.1 ` (never `200 OK`: uWS's default). */

@@ -4,29 +4,64 @@
  * arrays), x-forwarded-for, then METHOD, VERSION, URI, QUERY, PATTERN, URL_SCHEME,
  * REMOTE_ADDR. The last three are added by the route action once the route is known.
  *
+ * PATH is the path exactly as the client sent it, percent-escapes kept, as Mongrel2 sends
+ * it (MONGREL2.md §2): `/a%20b` stays `/a%20b`, and routing matches on the same bytes.
+ *
+ * uWS.js drops most malformed heads before JavaScript runs (README "Limits"); what it lets
+ * through and a handler must not see is marked a bad request (400 + close) here:
+ * a control byte (DEL, which uWS passes) in the target or a header value, a byte that is
+ * not UTF-8 in the target (uWS turns it into U+FFFD: the raw bytes are lost), and any Transfer-Encoding but
+ * `chunked` (uWS would de-chunk `gzip, chunked` or `xchunked` as if it were plain chunked).
+ *
  * Everything must be read synchronously: uWS's HttpRequest is stack-allocated.
  */
 import type { Headers } from '../../shared/protocol/request.js'
 import type { HttpRequest, HttpResponse } from '../../shared/uws.js'
 import type { Exchange } from './exchange.js'
+import { createLogger } from '../../shared/log.js'
+
+const log = createLogger('acceptor')
 
 // forEach needs a callback; a module-level one with a module-level target avoids a
 // closure per request.
 let gHeaders: Headers = {}
+let gBadValue = false
 function collect (name: string, value: string): void {
+  // uWS refuses the other control bytes in a value (RFC 9110 allows HTAB) but passes DEL.
+  if (value.indexOf('\u007f') !== -1) gBadValue = true
   const prev = gHeaders[name]
   if (prev === undefined) gHeaders[name] = value
   else if (typeof prev === 'string') gHeaders[name] = [prev, value]
-  else prev.push(value)
+  else if (Array.isArray(prev)) prev.push(value)
+  // `constructor` or `__proto__`: inherited, not a repeat (and `__proto__ =` would set the prototype).
+  else Object.defineProperty(gHeaders, name, { value, enumerable: true, writable: true, configurable: true })
 }
 
-/** Sets ex.path, ex.host, ex.remote, ex.headers, ex.expected (-2 = invalid Content-Length), ex.hasBody. */
+// Bytes uWS.js lets through in a request target that PATH/URI must not carry.
+const kBadTarget = /[\u0000-\u001f\u007f\ufffd]/ // eslint-disable-line no-control-regex
+
+/**
+ * Sets ex.path, ex.host, ex.remote, ex.headers, ex.expected (-2 = malformed request: 400),
+ * ex.hasBody. Never throws: this runs outside the state machine, where a throw would
+ * take the whole process down.
+ */
 export function buildHeaders (ex: Exchange, req: HttpRequest, res: HttpResponse, noClobberXff: boolean): void {
+  try {
+    readHead(ex, req, res, noClobberXff)
+  } catch (err) {
+    gHeaders = {}
+    ex.expected = -2
+    log.error('could not read a request head; answered 400', { err })
+  }
+}
+
+function readHead (ex: Exchange, req: HttpRequest, res: HttpResponse, noClobberXff: boolean): void {
   const url = req.getUrl()
   const query = req.getQuery()
-  const path = url.includes('%') ? decodePath(url) : url
+  const path = url
   const headers: Headers = { PATH: path }
   gHeaders = headers
+  gBadValue = false
   req.forEach(collect)
   gHeaders = {}
   const remote = remoteAddress(res)
@@ -40,15 +75,21 @@ export function buildHeaders (ex: Exchange, req: HttpRequest, res: HttpResponse,
   const host = headers.host
   ex.host = typeof host === 'string' ? host : ''
   const length = headers['content-length']
+  const te = headers['transfer-encoding']
   if (length === undefined) {
     ex.expected = -1
-    const te = headers['transfer-encoding']
     ex.hasBody = te !== undefined
   } else {
     ex.expected = typeof length === 'string' && /^\d{1,15}$/.test(length) ? Number(length) : -2
     ex.hasBody = ex.expected > 0
   }
+  if (gBadValue || (te !== undefined && !isChunked(te)) || kBadTarget.test(url) || (query !== '' && kBadTarget.test(query))) ex.expected = -2
   ex.remote = remote
+}
+
+/** Exactly one `chunked` coding (any case): what uWS.js decodes, and nothing it would mis-decode. */
+function isChunked (te: string | string[]): boolean {
+  return typeof te === 'string' && te.length === 7 && te.toLowerCase() === 'chunked'
 }
 
 /** The keys that follow QUERY in Mongrel2's order; added once the route is known. */
@@ -57,14 +98,6 @@ export function addRouteHeaders (ex: Exchange, pattern: string): void {
   headers.PATTERN = pattern
   headers.URL_SCHEME = 'http'
   headers.REMOTE_ADDR = ex.remote
-}
-
-function decodePath (url: string): string {
-  try {
-    return decodeURIComponent(url)
-  } catch {
-    return url // malformed escapes are passed on as sent
-  }
 }
 
 // Formatting an address per request showed in profiles: IPv4 peers (4 bytes from

@@ -13,6 +13,9 @@ export interface Route {
   readonly timeoutMs: number
   /** WebSocket upgrades go to the handler (RouteConfig.websocket). */
   readonly websocket: boolean
+  /** Keep-alive bytes for idle streams on this route, every `keepAliveMs`; null = off. */
+  readonly keepAlive: Buffer | null
+  readonly keepAliveMs: number
 }
 
 interface HostTable { readonly matching: string; readonly routes: readonly Route[] }
@@ -29,7 +32,7 @@ export class Router {
     this.#fallback = fallback && { matching: fallback.matching.toLowerCase(), routes: compileRoutes(fallback.routes) }
   }
 
-  /** `host` is the raw Host header ('' when absent); `path` the request path. */
+  /** `host` is the raw Host header ('' when absent); `path` the raw request path (escapes kept, as Mongrel2 matches). */
   match (host: string, path: string): Route | null {
     const table = this.#host(host)
     if (!table) return null
@@ -49,6 +52,13 @@ export class Router {
 
 function compileRoutes (routes: Readonly<Record<string, RouteConfig>>): Route[] {
   return Object.entries(routes)
-    .map(([pattern, r]) => ({ pattern, service: r.service, timeoutMs: r.timeoutMs, websocket: r.websocket }))
+    .map(([pattern, r]) => ({
+      pattern,
+      service: r.service,
+      timeoutMs: r.timeoutMs,
+      websocket: r.websocket,
+      keepAlive: r.keepAliveMs > 0 ? Buffer.from(r.keepAliveBytes) : null,
+      keepAliveMs: r.keepAliveMs
+    }))
     .sort((a, b) => b.pattern.length - a.pattern.length)
 }

@@ -7,6 +7,7 @@
  *   client message / ping / pong ─▶ wsForward: METHOD WEBSOCKET, FLAGS 0x81…, unmasked payload
  *   handler's raw frames ─▶ wsWrite: parsed, sent with ws.send / sendFragment / ping / end
  *   client close, drop, idle ─▶ wsEnd: 0x88 message (a close frame), disconnect notice
+ *   `X` ctl cancel ─▶ wsCancel: dropped, no notice; ctl keep-alive ─▶ wsPing: nothing to do
  *
  * uWS.js reassembles fragments and answers pings itself, so a handler's pong frames are
  * dropped. Per open socket the acceptor keeps its Exchange and one WsState holding the
@@ -306,6 +307,17 @@ export function createWsActions (acceptor: Acceptor, http: HttpActions<Exchange>
     wsTimeout (ex) {
       shut(ex.wsx!, 1001, 'going away')
       notify(ex)
+      acceptor.release(ex)
+      return 0
+    },
+
+    wsPing () {
+      return 0
+    },
+
+    wsCancel (ex) {
+      // As Mongrel2's ctl cancel: the connection is dropped, the handler gets no notice.
+      shut(ex.wsx!, 0, '')
       acceptor.release(ex)
       return 0
     },

@@ -20,12 +20,27 @@
 
 export type HeaderValue = string | string[]
 
+// Streams and Server-Sent Events (chunked responses over many messages): see sse.ts.
+export {
+  openStream, openSse, ChunkedStream, SseStream, formatSseEvent, formatSseComment, formatSseRetry,
+  type StreamOptions, type SseOptions, type SseEvent, type StreamContext
+} from './sse.js'
+
 export interface Request {
   /** The acceptor's UUID: with `id`, the address to reply to. */
   readonly sender: string
   readonly id: number
-  /** Decoded path, without the query. */
+  /**
+   * The path exactly as the client sent it, percent-escapes kept, without the query:
+   * Mongrel2's PATH (`/a%20b`, `/a%2Fb`). Routes match on these bytes.
+   */
   readonly path: string
+  /**
+   * `path` with its percent-escapes decoded as UTF-8 (`/a b`, `/a/b`: beware that `%2F`
+   * becomes a separator). Escapes that would make a control character (`%00`–`%1F`,
+   * `%7F`) and malformed ones (`%zz`, bad UTF-8) stay as sent, so no NUL reaches an app.
+   */
+  readonly decodedPath: string
   readonly method: string
   /** Raw query string without '?', '' when none. */
   readonly query: string
@@ -61,6 +76,25 @@ export type Handler = (req: Request, ctx: Context) => HandlerResult | Promise<Ha
 
 /** Optional named export `onDisconnect`: an exchange the app saw ended without its reply. */
 export type DisconnectHandler = (sender: string, id: number, ctx: Context) => void | Promise<void>
+
+// A run of escapes splits around control-character escapes, which are kept as sent.
+const kEscapeRun = /(?:%[0-9A-Fa-f]{2})+/g
+const kControlEscape = /(%(?:[01][0-9A-Fa-f]|7[Ff]))/
+
+/** `Request.decodedPath` from a raw path (see there). */
+export function decodePath (raw: string): string {
+  if (raw.indexOf('%') === -1) return raw
+  return raw.replace(kEscapeRun, (run) => {
+    const parts = run.split(kControlEscape)
+    // split() with a capture group: odd indexes are the control escapes themselves.
+    for (let i = 0; i < parts.length; i += 2) {
+      try {
+        parts[i] = decodeURIComponent(parts[i]!)
+      } catch {} // bad UTF-8: kept as sent
+    }
+    return parts.join('')
+  })
+}
 
 const kReasons: Record<number, string> = {
   200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found',

@@ -10,6 +10,7 @@ import { createLogger } from '../../shared/log.js'
 import { decodeRequest, isDisconnect, type DecodedRequest } from '../../shared/protocol/request.js'
 import { encodeReply } from '../../shared/protocol/reply.js'
 import { formatResponse, textResponse, type Context, type DisconnectHandler, type Handler, type HandlerResult, type Request, type Response } from './api.js'
+import { decodePath } from './api.js'
 import { isWebSocketMessage, runWebSocket, type WebSocketApp } from './websocket.js'
 
 const log = createLogger('handler')
@@ -56,6 +57,7 @@ class AppRequest implements Request {
   readonly sender: string
   readonly id: number
   readonly path: string
+  readonly decodedPath: string
   readonly method: string
   readonly query: string
   readonly headers: DecodedRequest['headers']
@@ -64,6 +66,7 @@ class AppRequest implements Request {
     this.sender = req.sender
     this.id = req.id
     this.path = req.path
+    this.decodedPath = decodePath(req.path)
     this.headers = req.headers
     this.body = req.body
     const method = req.headers.METHOD

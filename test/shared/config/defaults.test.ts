@@ -11,7 +11,7 @@ test('the defaults match the documented values', t => {
   t.deepEqual(defaults.services, {
     demo: { sendSpec: 'tcp://127.0.0.1:9997', recvSpec: 'tcp://127.0.0.1:9996', requests: 'tcp://127.0.0.1:9995', replies: 'tcp://127.0.0.1:9994', protocol: 'json', batch: false }
   })
-  t.deepEqual(defaults.hosts, [{ name: 'localhost', matching: '', routes: { '/': { service: 'demo', timeoutMs: 30000, websocket: true } } }])
+  t.deepEqual(defaults.hosts, [{ name: 'localhost', matching: '', routes: { '/': { service: 'demo', timeoutMs: 30000, keepAliveMs: 0, keepAliveBytes: '', websocket: true } } }])
   t.is(defaults.broker.status, 'tcp://127.0.0.1:9993')
   t.like(defaults.handler, { service: 'demo', app: 'examples/demo/app.ts', threads: 2 })
 })

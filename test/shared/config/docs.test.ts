@@ -31,7 +31,7 @@ test('every service, host and route key has a row', async t => {
   const doc = await kDoc
   for (const key of Object.keys(defaults.services.demo as object)) t.truthy(row(doc, `services.<name>.${key}`), key)
   for (const key of Object.keys(defaults.hosts[0] as object)) t.truthy(row(doc, `hosts[i].${key}`), key)
-  for (const key of ['service', 'timeoutMs', 'websocket']) t.truthy(row(doc, `hosts[i].routes[prefix].${key}`), key)
+  for (const key of ['service', 'timeoutMs', 'keepAliveMs', 'keepAliveBytes', 'websocket']) t.truthy(row(doc, `hosts[i].routes[prefix].${key}`), key)
 })
 
 test('every env variable is documented with the key it sets', async t => {

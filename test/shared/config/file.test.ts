@@ -39,11 +39,14 @@ test('services and hosts in a file replace the defaults entirely', async t => {
   const config = await loadConfig({ file: join(dir, 'c.json'), env: {}, argv: [] })
   t.deepEqual(Object.keys(config.services), ['api'])
   t.deepEqual(config.services.api, { ...kApi, protocol: 'json', batch: false })
-  // String shorthand → { service, timeoutMs: 30000, websocket: true }; matching defaults to the name.
+  // String shorthand → { service, timeoutMs: 30000, keepAliveMs: 0, keepAliveBytes: '', websocket: true }; matching defaults to the name.
   t.deepEqual(config.hosts, [{
     name: 'example.com',
     matching: 'example.com',
-    routes: { '/': { service: 'api', timeoutMs: 30000, websocket: true }, '/slow': { service: 'api', timeoutMs: 120000, websocket: true } }
+    routes: {
+      '/': { service: 'api', timeoutMs: 30000, keepAliveMs: 0, keepAliveBytes: '', websocket: true },
+      '/slow': { service: 'api', timeoutMs: 120000, keepAliveMs: 0, keepAliveBytes: '', websocket: true }
+    }
   }])
 })
 

@@ -184,6 +184,7 @@ const kRanges: Array<[string, string, number, number]> = [
   ['acceptor', 'maxQueuedBytes', 1, 1_073_741_824],
   ['acceptor', 'sendQueue', 1, 10_000_000],
   ['acceptor', 'drainMs', 0, 3_600_000],
+  ['acceptor', 'bodyTimeoutMs', 100, 9_000],
   ['broker', 'statusIntervalMs', 10, 60_000],
   ['broker', 'hwm', 1, 10_000_000],
   ['handler', 'threads', 0, 256],

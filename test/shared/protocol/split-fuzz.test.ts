@@ -8,6 +8,7 @@ import * as netstring from '../../../shared/protocol/netstring.js'
 import * as tnetstring from '../../../shared/protocol/tnetstring.js'
 import { parseReply, encodeReply } from '../../../shared/protocol/reply.js'
 import { decodeRequest, encodeDisconnect, encodeRequest, type Headers } from '../../../shared/protocol/request.js'
+import { decodeChunked } from '../../fuzz/fuzz.js'
 
 /** mulberry32: tiny deterministic PRNG. */
 function rng (seed: number): () => number {
@@ -137,28 +138,6 @@ test('random damage to tnetstrings either decodes or fails with a ProtocolError'
   }
   t.true(seen.protocol > 1000, `rejected ${seen.protocol}`)
 })
-
-/** Decode a stream fed in chunks: SHORT means "wait for more bytes"; anything else is fatal. */
-function decodeChunked<T> (chunks: Buffer[], decode: (buf: Buffer, offset: number) => { value: T, end: number }): T[] {
-  const out: T[] = []
-  let pending = Buffer.alloc(0)
-  for (const chunk of chunks) {
-    pending = Buffer.concat([pending, chunk])
-    for (;;) {
-      try {
-        const { value, end } = decode(pending, 0)
-        // copy Buffer views out before the pending buffer is replaced
-        out.push(Buffer.isBuffer(value) ? (Buffer.from(value) as T) : value)
-        pending = pending.subarray(end)
-      } catch (err) {
-        if (err instanceof ProtocolError && err.code.endsWith('_SHORT')) break
-        throw err
-      }
-    }
-  }
-  if (pending.length !== 0) throw new Error(`${pending.length} bytes left over`)
-  return out
-}
 
 function randomSplits (stream: Buffer, rand: () => number): Buffer[] {
   const chunks: Buffer[] = []

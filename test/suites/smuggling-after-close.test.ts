@@ -1,0 +1,29 @@
+// Request smuggling through an answer that closes the connection. The acceptor answers
+// 400 (two different Content-Length lines) or 413 (body over acceptor.bodyLimit) with
+// `Connection: close`, but uWS.js has already parsed the bytes that followed in the same
+// packet as a second, pipelined request and hands it to JavaScript: that request must never
+// reach a handler (its answer could not even be written). Found by the hostile-client
+// suite; not one of issue 11's defects.
+import test from 'ava'
+import { attachSpy } from '../helpers/spy.js'
+import { startSystem } from '../helpers/system.js'
+import { autoAnswer, reachedPaths, sendRaw } from './hostile.js'
+
+const H = 'Host: localhost\r\n'
+
+test('a request pipelined behind a 400 or 413 that closes the connection never reaches a handler', async (t) => {
+  const sys = await startSystem(t, { handlers: 0 })
+  const spy = await attachSpy(t, sys)
+  t.teardown(autoAnswer(spy))
+  const big = 30_000 // over the default acceptor.bodyLimit (20,480)
+  const cases: Array<[string, string]> = [
+    ['two Content-Length lines that differ', `POST /d1 HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 6\r\n\r\nhelloGET /smuggled-dupcl HTTP/1.1\r\n${H}\r\n`],
+    ['a body over the limit', `POST /d2 HTTP/1.1\r\n${H}Content-Length: ${big}\r\n\r\n${'b'.repeat(big)}GET /smuggled-413 HTTP/1.1\r\n${H}\r\n`]
+  ]
+  const results = await Promise.all(cases.map(async ([name, bytes]) => ({ name, r: await sendRaw(sys.port, bytes) })))
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  for (const { name, r } of results) {
+    t.true(r.status === 0 || (r.status >= 400 && r.status < 500), `${name}: ${r.status}`)
+  }
+  t.deepEqual(reachedPaths(spy).filter((p) => p.startsWith('/smuggled') || p.startsWith('/d')), [], 'nothing of these connections reached the handler')
+})
