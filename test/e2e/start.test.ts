@@ -87,16 +87,16 @@ test.serial('npm start: a broker endpoint taken exits 1 naming the field; the fo
   t.regex(npm.output, new RegExp(`broker\\.status tcp://127\\.0\\.0\\.1:${port}: port ${port} is already in use`))
   // Without a broker in the formation its endpoints are not checked (nor bound).
   const alone = npmStart(t, ['acceptor=1,broker=0,handler=0'], sys.env)
-  await alone.waitFor(/acceptor\.1 .*listening/, 20000)
+  await alone.waitFor(/acceptor\.1 .*listening/, 45000)
   t.pass()
 })
 
 test.serial('npm start -- broker=1,acceptor=1,handler=2: the run directory is shared, then removed; SIGINT stops everything', async (t) => {
   const sys = privateSystem(t)
   const npm = npmStart(t, ['broker=1,acceptor=1,handler=2'], sys.env)
-  const dir = (await npm.waitFor(/run directory (\S+)/, 20000))[1]!
-  const port = Number((await npm.waitFor(/acceptor\.1 .*listening url=http:\/\/127\.0\.0\.1:(\d+)\//, 20000))[1])
-  await npm.waitFor(/broker\.1 .*handler connected .*handlers=2/, 20000)
+  const dir = (await npm.waitFor(/run directory (\S+)/, 45000))[1]!
+  const port = Number((await npm.waitFor(/acceptor\.1 .*listening url=http:\/\/127\.0\.0\.1:(\d+)\//, 45000))[1])
+  await npm.waitFor(/broker\.1 .*handler connected .*handlers=2/, 45000)
   t.true(existsSync(dir))
   const url = `http://127.0.0.1:${port}`
   await waitUntil(async () => (await fetch(url + '/hello').catch(() => null))?.status === 200, 10000, 'GET /hello')
@@ -107,10 +107,11 @@ test.serial('npm start -- broker=1,acceptor=1,handler=2: the run directory is sh
   t.deepEqual(await post.json(), { delivered: 2 })
   for (const w of waits) t.is((await w).status, 200)
 
+  // SIGTERM to npm alone: npm forwards it, the start script passes it to foreman as SIGINT.
   const nf = foremanPid(npm)!
-  process.kill(-npm.pid, 'SIGINT')
-  await npm.exited
-  t.is(npm.child.signalCode, 'SIGINT', 'npm re-raises the SIGINT it forwarded (a shell shows 130)')
+  process.kill(npm.pid, 'SIGTERM')
+  t.is(await npm.exited, 0, npm.output)
+  t.regex(npm.output, /Killing all processes with signal\s+SIGINT/)
   await waitUntil(() => !groupAlive(nf), 8000, 'foreman\'s group to exit')
   t.is(await probePort(port), 'ECONNREFUSED')
   t.false(existsSync(dir), 'the run directory is removed at exit')
@@ -119,10 +120,10 @@ test.serial('npm start -- broker=1,acceptor=1,handler=2: the run directory is sh
 test.serial('npm start: a process that dies later takes the others down, and npm start exits 0 (README)', async (t) => {
   const sys = privateSystem(t)
   const npm = npmStart(t, [], sys.env)
-  const dir = (await npm.waitFor(/run directory (\S+)/, 20000))[1]!
-  const m = await npm.waitFor(/acceptor\.1 .*listening url=http:\/\/127\.0\.0\.1:(\d+)\//, 20000)
-  await npm.waitFor(/handler\.1 .*handler ready .*pid=(\d+)/, 20000)
-  const brokerPid = Number((await npm.waitFor(/broker\.1 .*ready pid=(\d+)/, 20000))[1])
+  const dir = (await npm.waitFor(/run directory (\S+)/, 45000))[1]!
+  const m = await npm.waitFor(/acceptor\.1 .*listening url=http:\/\/127\.0\.0\.1:(\d+)\//, 45000)
+  await npm.waitFor(/handler\.1 .*handler ready .*pid=(\d+)/, 45000)
+  const brokerPid = Number((await npm.waitFor(/broker\.1 .*ready pid=(\d+)/, 45000))[1])
   process.kill(brokerPid, 'SIGKILL')
   t.is(await npm.exited, 0, npm.output)
   t.regex(npm.output, /Killing all processes with signal\s+SIGKILL/)
@@ -135,12 +136,18 @@ test.serial('npm start with the default config serves the demo on 6767 (default 
   const env = { ...process.env }
   for (const key of Object.keys(env)) if (key.startsWith('SWITCHBOARD_')) delete env[key]
   const npm = npmStart(t, [], env)
-  await npm.waitFor(/acceptor\.1 .*listening url=http:\/\/127\.0\.0\.1:6767\//, 20000)
-  await npm.waitFor(/handler\.1 .*handler ready/, 20000)
+  await npm.waitFor(/acceptor\.1 .*listening url=http:\/\/127\.0\.0\.1:6767\//, 45000)
+  await npm.waitFor(/handler\.1 .*handler ready/, 45000)
   let res: Response | null = null
   await waitUntil(async () => {
     res = await fetch('http://127.0.0.1:6767/hello', { signal: AbortSignal.timeout(1000) }).catch(() => null)
     return res?.status === 200
   }, 10000, `GET /hello; output:\n${npm.output}`)
   t.is(await res!.text(), 'Hello World\n')
+  // Ctrl-C: SIGINT to the terminal's whole group (npm, the start script; foreman has its own).
+  const nf = foremanPid(npm)!
+  process.kill(-npm.pid, 'SIGINT')
+  await npm.exited
+  await waitUntil(() => !groupAlive(nf), 8000, 'foreman\'s group to exit')
+  t.is(await probePort(6767), 'ECONNREFUSED')
 })
