@@ -1,4 +1,4 @@
-/** `npm run bench -- --help` prints its knobs and starts nothing; a stray argument exits 2. */
+/** `npm run bench -- --help` and `npm run soak -- --help` print their knobs and start nothing; a stray argument exits 2. */
 import { execFile } from 'node:child_process'
 import test from 'ava'
 import { kRoot } from '../helpers/system.js'
@@ -28,4 +28,15 @@ test('npm run bench -- --bogus names the argument, prints usage on stderr and ex
   t.is(r.code, 2)
   t.is(r.stdout, '')
   t.regex(r.stderr, /unknown argument: --bogus\nusage: npm run bench/)
+})
+
+test('npm run soak -- --help prints its knobs and exits 0; a stray argument exits 2 (nothing starts)', async (t) => {
+  const help = await npmRun('soak', '--', '--help')
+  t.is(help.code, 0, help.stderr)
+  t.regex(help.stdout, /^usage: npm run soak \[-- minutes\]/)
+  for (const knob of ['SOAK_ECHO', 'SOAK_WAITS', 'SOAK_POST_MS', 'SOAK_ABORTS', 'SOAK_RESTART_S', 'SOAK_ROW_S']) t.regex(help.stdout, new RegExp(`\\b${knob}=`), knob)
+  t.is(help.stderr, '')
+  const bad = await npmRun('soak', '--', 'forever')
+  t.is(bad.code, 2)
+  t.regex(bad.stderr, /unknown argument: forever\nusage: npm run soak/)
 })
