@@ -30,9 +30,10 @@ const kForceAfterMs = 1000
 function say (line: string): void { process.stderr.write(`switchboard: ${line}\n`) }
 
 /** Splits our args into the config file (if any) and what nf gets. */
-function parseArgs (args: readonly string[]): { config: string | undefined, nf: string[], formation: string | undefined } {
+function parseArgs (args: readonly string[]): { config: string | undefined, nf: string[], formation: string | undefined, envFiles: string } {
   let config: string | undefined
   let formation: string | undefined
+  let envFiles = '.env'   // nf's default
   const nf: string[] = []
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
@@ -45,11 +46,18 @@ function parseArgs (args: readonly string[]): { config: string | undefined, nf: 
       if (config === '') throw new ConfigError(['--config= needs a path'])
     } else {
       nf.push(arg)
-      if (kValueOptions.has(arg)) nf.push(args[++i] ?? '')
-      else if (!arg.startsWith('-')) formation = arg
+      if (kValueOptions.has(arg)) {
+        const value = args[++i] ?? ''
+        nf.push(value)
+        if (arg === '-e' || arg === '--env') envFiles = value
+      } else if (arg.startsWith('--env=')) {
+        envFiles = arg.slice(6)
+      } else if (!arg.startsWith('-')) {
+        formation = arg
+      }
     }
   }
-  return { config, nf, formation }
+  return { config, nf, formation, envFiles }
 }
 
 /** `broker=1,acceptor=0,handler=2` or `acceptor`: which types start (none named: all). */
@@ -63,6 +71,12 @@ function parseFormation (formation: string | undefined): Formation {
   return { broker: (counts.get('broker') ?? 0) > 0, acceptor: (counts.get('acceptor') ?? 0) > 0 }
 }
 
+/** nf's own reading of its env files (KEY=VALUE or JSON), so the preflight checks what the processes get. */
+function foremanEnv (files: string): Record<string, string> {
+  const { loadEnvs } = createRequire(import.meta.url)('foreman/lib/envs.js') as { loadEnvs: (path: string) => Record<string, string> }
+  return loadEnvs(files)
+}
+
 async function main (): Promise<number> {
   let parsed
   try {
@@ -72,9 +86,11 @@ async function main (): Promise<number> {
     return 78
   }
   const env: NodeJS.ProcessEnv = { ...process.env }
+  // What the processes will see: nf adds its env files (default .env) over this environment.
+  const checked: NodeJS.ProcessEnv = { ...env, ...foremanEnv(parsed.envFiles) }
   let config
   try {
-    config = await loadConfig({ env, argv: parsed.config === undefined ? [] : ['--config', parsed.config] })
+    config = await loadConfig({ env: checked, argv: parsed.config === undefined ? [] : ['--config', parsed.config] })
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     say(`${err.message}\nnothing started (exit 78)`)

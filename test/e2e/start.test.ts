@@ -5,7 +5,8 @@
  * crash after start looks like (README → Scaling). The default-config test binds the
  * default ports: run this file under `flock /tmp/swb-default-ports.lock`.
  */
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createServer, type Server } from 'node:net'
 import test, { type ExecutionContext } from 'ava'
 import { groupAlive, kRoot, probePort, Proc, System, waitUntil } from '../helpers/system.js'
@@ -64,6 +65,15 @@ test.serial('npm start -- --config missing.json exits 78 naming the file', async
   const npm = npmStart(t, ['--config', 'no/such/config.json'], sys.env)
   t.is(await npm.exited, 78, npm.output)
   t.regex(npm.output, /config file ".*no\/such\/config\.json" not found \(from --config\)/)
+})
+
+test.serial('npm start -- -e file: the preflight reads foreman\'s env file as the processes will get it', async (t) => {
+  const sys = privateSystem(t)
+  const envFile = join(sys.dir, 'test.env')
+  writeFileSync(envFile, '# as foreman reads it\nSWITCHBOARD_BODY_LIMIT=-5\n')
+  const npm = npmStart(t, ['-e', envFile], sys.env)
+  t.is(await npm.exited, 78, npm.output)
+  t.regex(npm.output, /acceptor\.bodyLimit .*got -5.*SWITCHBOARD_BODY_LIMIT/)
 })
 
 test.serial('npm start: the acceptor port already taken exits 1 naming the port; nothing starts', async (t) => {
