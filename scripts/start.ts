@@ -6,13 +6,13 @@
  * A config or bind problem prints one message and exits non-zero before anything starts
  * (78 for the configuration, 1 for an address). Otherwise nf runs in a process group of
  * its own with SWITCHBOARD_DEMO_DIR set to a fresh directory of this run (the demo's
- * waiters), which is removed when nf exits; SIGINT, SIGTERM or SIGHUP to this process
+ * waiters), removed when this script exits (and, left by a killed one, at the next start); SIGINT, SIGTERM or SIGHUP to this process
  * reach nf as SIGINT (which it passes on to every process); another, a second or more later,
  * kills the group.
  * The exit code is nf's.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -71,6 +71,21 @@ function parseFormation (formation: string | undefined): Formation {
   return { broker: (counts.get('broker') ?? 0) > 0, acceptor: (counts.get('acceptor') ?? 0) > 0 }
 }
 
+const kRunDirPrefix = 'switchboard-run-'
+
+/** Removes run directories a killed start script left (its pid is gone). */
+function sweepRunDirs (): void {
+  for (const name of readdirSync(tmpdir())) {
+    const m = new RegExp(`^${kRunDirPrefix}(\\d+)-`).exec(name)
+    if (m === null) continue
+    try {
+      process.kill(Number(m[1]), 0)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(tmpdir(), name), { recursive: true, force: true })
+    }
+  }
+}
+
 /** nf's own reading of its env files (KEY=VALUE or JSON), so the preflight checks what the processes get. */
 function foremanEnv (files: string): Record<string, string> {
   const { loadEnvs } = createRequire(import.meta.url)('foreman/lib/envs.js') as { loadEnvs: (path: string) => Record<string, string> }
@@ -106,16 +121,14 @@ async function main (): Promise<number> {
   // (SWITCHBOARD_CONFIG beats --config).
   if (parsed.config !== undefined && (env.SWITCHBOARD_CONFIG ?? '') === '') env.SWITCHBOARD_CONFIG = parsed.config
   // The demo's waiters live in a directory of this run, shared by its handler processes.
-  let runDir: string | undefined
   if ((env.SWITCHBOARD_DEMO_DIR ?? '') === '') {
-    env.SWITCHBOARD_DEMO_DIR = runDir = mkdtempSync(join(tmpdir(), 'switchboard-run-'))
+    sweepRunDirs()
+    const runDir = mkdtempSync(join(tmpdir(), `${kRunDirPrefix}${process.pid}-`))
+    env.SWITCHBOARD_DEMO_DIR = runDir
     say(`run directory ${runDir} (SWITCHBOARD_DEMO_DIR; removed at exit)`)
+    process.once('exit', () => { rmSync(runDir, { recursive: true, force: true }) })   // however this process ends
   }
-  try {
-    return await runForeman(parsed.nf, env)
-  } finally {
-    if (runDir !== undefined) rmSync(runDir, { recursive: true, force: true })
-  }
+  return runForeman(parsed.nf, env)
 }
 
 function runForeman (args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -134,6 +147,12 @@ function runForeman (args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     if (first === 0) first = now
   }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, forward)
+  // Never leave foreman's group running without us (a crash here, a closed stdout).
+  let nfExited = false
+  nf.once('exit', () => { nfExited = true })
+  process.once('exit', () => {
+    if (!nfExited) try { process.kill(-nf.pid!, 'SIGINT') } catch {}
+  })
   return new Promise((resolveExit) => {
     nf.once('error', (err) => { say(`cannot run foreman: ${err.message}`); resolveExit(1) })
     nf.once('exit', (code, signal) => {
