@@ -6,10 +6,9 @@
  * A config or bind problem prints one message and exits non-zero before anything starts
  * (78 for the configuration, 1 for an address). Otherwise nf runs in a process group of
  * its own with SWITCHBOARD_DEMO_DIR set to a fresh directory of this run (the demo's
- * waiters), removed when this script exits (and, left by a killed one, at the next start); SIGINT, SIGTERM or SIGHUP to this process
- * reach nf as SIGINT (which it passes on to every process); another, a second or more later,
- * kills the group.
- * The exit code is nf's.
+ * waiters), removed when this script exits (one a killed script left: at the next start).
+ * SIGINT, SIGTERM or SIGHUP to this process reach nf as SIGINT (which it passes on to every
+ * process); another, a second or more later, kills the group. The exit code is nf's.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
