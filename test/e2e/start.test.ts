@@ -20,9 +20,9 @@ function npmStart (t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv):
     const timer = setTimeout(() => {
       try { process.kill(-npm.pid, 'SIGKILL') } catch {}
       if (nf !== null) try { process.kill(-nf, 'SIGKILL') } catch {}
-    }, 8000)
+    }, 20000)
     await npm.exited
-    if (nf !== null) await waitUntil(() => !groupAlive(nf), 8000, 'foreman\'s group to exit').catch(() => { try { process.kill(-nf, 'SIGKILL') } catch {} })
+    if (nf !== null) await waitUntil(() => !groupAlive(nf), 20000, 'foreman\'s group to exit').catch(() => { try { process.kill(-nf, 'SIGKILL') } catch {} })
     clearTimeout(timer)
   })
   return npm
@@ -109,10 +109,10 @@ test.serial('npm start -- broker=1,acceptor=1,handler=2: the run directory is sh
   await npm.waitFor(/broker\.1 .*handler connected .*handlers=2/, 45000)
   t.true(existsSync(dir))
   const url = `http://127.0.0.1:${port}`
-  await waitUntil(async () => (await fetch(url + '/hello').catch(() => null))?.status === 200, 10000, 'GET /hello')
+  await waitUntil(async () => (await fetch(url + '/hello').catch(() => null))?.status === 200, 30000, 'GET /hello')
   // Both handler hosts see the run's directory: a waiter held by either is delivered.
   const waits = [fetch(url + '/wait'), fetch(url + '/wait')]
-  await waitUntil(() => readdirSync(dir).filter((n) => n.includes('_')).length === 2, 10000, 'two waiters')
+  await waitUntil(() => readdirSync(dir).filter((n) => n.includes('_')).length === 2, 30000, 'two waiters')
   const post = await fetch(url + '/post', { method: 'POST', body: 'x' })
   t.deepEqual(await post.json(), { delivered: 2 })
   for (const w of waits) t.is((await w).status, 200)
@@ -122,7 +122,7 @@ test.serial('npm start -- broker=1,acceptor=1,handler=2: the run directory is sh
   process.kill(npm.pid, 'SIGTERM')
   t.is(await npm.exited, 0, npm.output)
   t.regex(npm.output, /Killing all processes with signal\s+SIGINT/)
-  await waitUntil(() => !groupAlive(nf), 8000, 'foreman\'s group to exit')
+  await waitUntil(() => !groupAlive(nf), 20000, 'foreman\'s group to exit')
   t.is(await probePort(port), 'ECONNREFUSED')
   t.false(existsSync(dir), 'the run directory is removed at exit')
 })
@@ -152,12 +152,12 @@ test.serial('npm start with the default config serves the demo on 6767 (default 
   await waitUntil(async () => {
     res = await fetch('http://127.0.0.1:6767/hello', { signal: AbortSignal.timeout(1000) }).catch(() => null)
     return res?.status === 200
-  }, 10000, `GET /hello; output:\n${npm.output}`)
+  }, 30000, `GET /hello; output:\n${npm.output}`)
   t.is(await res!.text(), 'Hello World\n')
   // Ctrl-C: SIGINT to the terminal's whole group (npm, the start script; foreman has its own).
   const nf = foremanPid(npm)!
   process.kill(-npm.pid, 'SIGINT')
   await npm.exited
-  await waitUntil(() => !groupAlive(nf), 8000, 'foreman\'s group to exit')
+  await waitUntil(() => !groupAlive(nf), 20000, 'foreman\'s group to exit')
   t.is(await probePort(6767), 'ECONNREFUSED')
 })
