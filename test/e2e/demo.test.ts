@@ -33,10 +33,10 @@ test.serial('two waiters, one leaves: POST /post delivers to one and says delive
   const stays = wait(sys)
   const leaves = wait(sys)
   t.teardown(() => { stays.abort.abort(); leaves.abort.abort() })
-  await waitUntil(() => waiters(dir).length === 2, 10000, 'two held /wait')
+  await waitUntil(() => waiters(dir).length === 2, 30000, 'two held /wait')
   leaves.abort.abort()
   // The acceptor's disconnect notice reaches a handler host, which forgets the waiter.
-  await waitUntil(() => waiters(dir).length === 1, 10000, `the left waiter forgotten; logs:\n${sys.logs()}`)
+  await waitUntil(() => waiters(dir).length === 1, 30000, `the left waiter forgotten; logs:\n${sys.logs()}`)
   const post = await fetch(sys.url + '/post', { method: 'POST', body: 'hi' })
   t.deepEqual(await post.json(), { delivered: 1 })
   t.is(await stays.done, 200)
@@ -46,17 +46,17 @@ test.serial('two waiters, one leaves: POST /post delivers to one and says delive
 test.serial('a handler host run alone keeps its waiters in its own directory: a restart finds no stale waiter', async (t) => {
   const sys = await startSystem(t, { handlers: 0, env: { SWITCHBOARD_DEMO_DIR: '' } })
   const first = await sys.startHandler()
-  await waitUntil(async () => (await fetch(sys.url + '/hello')).status === 200, 10000, 'the first handler')
+  await waitUntil(async () => (await fetch(sys.url + '/hello')).status === 200, 30000, 'the first handler')
   const dir = ownDir(first.pid)
   t.truthy(dir, 'the handler made its own directory')
   const held = [wait(sys), wait(sys)]
   t.teardown(() => { for (const w of held) w.abort.abort() })
-  await waitUntil(() => waiters(dir!).length === 2, 10000, 'two held /wait')
+  await waitUntil(() => waiters(dir!).length === 2, 30000, 'two held /wait')
 
   // Killed: nothing of it can clean up; the next host removes the dead one's directory.
   await first.stop('SIGKILL')
   const second = await sys.startHandler()
-  await waitUntil(async () => (await fetch(sys.url + '/hello')).status === 200, 10000, 'the second handler')
+  await waitUntil(async () => (await fetch(sys.url + '/hello')).status === 200, 30000, 'the second handler')
   t.false(existsSync(dir!), 'the killed host\'s waiters are gone')
   const post = await fetch(sys.url + '/post', { method: 'POST', body: 'hi' })
   t.deepEqual(await post.json(), { delivered: 0 })
