@@ -90,7 +90,7 @@ bothModes(test, 'a handler killed mid-request: the client gets 504, a new handle
   t.is(res.status, 504)
   t.true(Date.now() - started >= 790)
   await sys.startHandler(kBehaviours)
-  await waitUntil(async () => (await fetch(sys.url + '/next', { signal: AbortSignal.timeout(500) }).catch(() => null))?.status === 200, 5000, 'a 200 from the new handler')
+  await waitUntil(async () => (await fetch(sys.url + '/next', { signal: AbortSignal.timeout(500) }).catch(() => null))?.status === 200, 15000, 'a 200 from the new handler') // worker threads compile the app first
   t.is(await (await fetch(sys.url + '/next')).text(), 'ok /next\n')
   for (const p of [broker!, acceptor!]) {
     t.is(p.child.exitCode, null, `${p.name} still running`)
