@@ -139,6 +139,8 @@ class AppContext implements Context {
   state = State.Running
   /** Ended by the limit, a failure or a disconnect: later replies to it are dropped. */
   dead = false
+  /** The signal's reason, once ended (the signal may be made later). */
+  endReason: unknown = undefined
   /** The host's registry names this thread as the holder. */
   reported = false
   /** Pending-list links and deadline, while the handler's promise is pending. */
@@ -157,7 +159,7 @@ class AppContext implements Context {
   get signal (): AbortSignal {
     if (this.#controller === null) {
       this.#controller = new AbortController()
-      if (this.state === State.Ended) this.#controller.abort(this.dead ? kDisconnected : kReplied)
+      if (this.state === State.Ended) this.#controller.abort(this.endReason)
     }
     return this.#controller.signal
   }
@@ -185,6 +187,7 @@ class AppContext implements Context {
 
   close (sender: string, ids: readonly number[]): void {
     for (let i = 0; i < ids.length; i += 128) this.out.push(encodeReply(sender, ids.slice(i, i + 128), kEmpty))
+    if (sender === this.sender && ids.includes(this.id)) this.#runner.end(this, kClosed)
     this.#runner.closed(sender, ids)
   }
 }
@@ -276,7 +279,7 @@ export class Runner {
     const onDisconnect = this.#app.onDisconnect
     if (onDisconnect === null) return undefined
     try {
-      const r = onDisconnect(sender, id, ctx ?? new AppContext(this, out, sender, id))
+      const r = onDisconnect(sender, id, ctx ?? endedContext(this, out, sender, id))
       if (r instanceof Promise) return r.catch((err: unknown) => { log.error('onDisconnect threw', { err }) })
     } catch (err) {
       log.error('onDisconnect threw', { err })
@@ -305,6 +308,7 @@ export class Runner {
     if (ctx.state === State.Ended) return
     if (ctx.state === State.Held) this.#held.delete(exchangeKey(ctx.sender, ctx.id))
     ctx.state = State.Ended
+    ctx.endReason = reason
     ctx.abortSignal(reason)
     if (ctx.reported) {
       ctx.reported = false
@@ -452,6 +456,15 @@ export class Runner {
     }
     if (this.#first !== null && this.#timer === null) this.#arm(this.#first.deadline)
   }
+}
+
+/** The context onDisconnect gets for an exchange this thread did not hold: already ended. */
+function endedContext (runner: Runner, out: Outbox, sender: string, id: number): AppContext {
+  const ctx = new AppContext(runner, out, sender, id)
+  ctx.state = State.Ended
+  ctx.dead = true
+  ctx.endReason = kDisconnected
+  return ctx
 }
 
 function reportPending (runner: Runner, batch: Batch): void { runner.reportPending(batch) }
