@@ -55,7 +55,8 @@ export interface Context {
    * the thread holding the exchange), the handler ran past `handler.taskTimeoutMs` (reason:
    * a TimeoutError; the client got a 500), or this thread ended it (`reply`, `close` of its
    * id, a throw). Stop timers and streams on it; pass it to fetch(). It does not abort when
-   * another thread or process answers the exchange with `deliver`.
+   * another thread or process answers the exchange with `deliver`, so a thread forgets its
+   * oldest held exchanges past 50,000 (their signals then never abort).
    */
   readonly signal: AbortSignal
   /**

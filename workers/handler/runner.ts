@@ -25,6 +25,12 @@ import { formatResponse, textResponse, type Context, type DisconnectHandler, typ
 
 const log = createLogger('handler')
 const kEmpty = Buffer.alloc(0)
+/**
+ * Held exchanges one thread keeps, at most. An exchange another process answered with
+ * deliver never ends here, so past this the oldest are forgotten (no signal, and their
+ * notices run onDisconnect with an ended ctx).
+ */
+const kMaxHeld = 50_000
 
 export interface App { handler: Handler; onDisconnect: DisconnectHandler | null }
 
@@ -296,6 +302,15 @@ export class Runner {
     }
   }
 
+  #evictOldest (): void {
+    const [key, old] = this.#held.entries().next().value!
+    this.#held.delete(key)
+    if (old.reported) {
+      old.reported = false
+      this.#reports!.release(key)
+    }
+  }
+
   #find (sender: string, id: number): AppContext | null {
     const held = this.#held.get(exchangeKey(sender, id))
     if (held !== undefined) return held
@@ -368,6 +383,7 @@ export class Runner {
     else if (ctx.state === State.Running) {
       ctx.state = State.Held
       this.#held.set(exchangeKey(ctx.sender, ctx.id), ctx)
+      if (this.#held.size > kMaxHeld) this.#evictOldest()
       if (this.#reports !== null && ctx.out.frames !== null) (ctx.out.held ??= []).push(ctx)
     }
   }
