@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { RawClient } from '../helpers/raw-http.js'
 import { acceptorUuid, attachSpy } from '../helpers/spy.js'
-import { findPython, groupAlive, kRoot, probePort, Proc, startSystem, System, waitUntil } from '../helpers/system.js'
+import { bothModes, findPython, groupAlive, kRoot, probePort, Proc, startSystem, System, waitUntil } from '../helpers/system.js'
 
 const kHello = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n'
 
@@ -23,7 +23,7 @@ async function freePort (): Promise<number> {
   return port
 }
 
-test.serial('long-poll across processes: held by one handler host, answered by another', async (t) => {
+bothModes(test, 'long-poll across processes: held by one handler host, answered by another', async (t) => {
   const sys = await startSystem(t, { handlers: 2 })
   const pids = sys.procs.filter((p) => p.name === 'handler').map((p) => String(p.pid))
   const dir = sys.env.SWITCHBOARD_DEMO_DIR!

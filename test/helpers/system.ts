@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { ExecutionContext } from 'ava'
+import type { ExecutionContext, TestFn } from 'ava'
 
 export const kRoot = resolve(import.meta.dirname, '../..')
 
@@ -78,6 +78,8 @@ export interface SystemOptions {
   protocol?: 'json' | 'tnetstring' | 'msgpack'
   /** Demo service: many requests per ZeroMQ message (services.demo.batch). */
   batch?: boolean
+  /** handler.threads of the TS handler hosts; default: t.context.threads (see bothModes), else the config default (2). */
+  threads?: number
 }
 
 export interface ServiceEndpoints { sendSpec: string; recvSpec: string; requests: string; replies: string }
@@ -99,11 +101,13 @@ export class System {
       requests: `ipc://${this.dir}/requests`,
       replies: `ipc://${this.dir}/replies`
     }
+    const extra = opts.config ?? {}
     const config = {
       acceptor: { port: 0, drainMs: 1000 },
       broker: { status: `ipc://${this.dir}/status` },
       services: { demo: { ...this.demo, protocol: opts.protocol ?? 'json', batch: opts.batch ?? false } },
-      ...opts.config
+      ...extra,
+      ...(opts.threads === undefined ? {} : { handler: { ...(extra.handler as object | undefined), threads: opts.threads } })
     }
     this.configFile = join(this.dir, 'config.json')
     writeFileSync(this.configFile, JSON.stringify(config, null, 2))
@@ -163,7 +167,8 @@ export class System {
 
 /** Broker + acceptor + handlers, stopped in t.teardown whatever happens. */
 export async function startSystem (t: ExecutionContext, opts: SystemOptions = {}): Promise<System> {
-  const sys = new System(opts)
+  const threads = opts.threads ?? (t.context as { threads?: number } | undefined)?.threads
+  const sys = new System({ ...opts, threads })
   t.teardown(() => sys.stop())
   await sys.startBroker()
   const handlers = opts.handlers ?? 1
@@ -206,5 +211,21 @@ export function groupAlive (pgid: number): boolean {
     return true
   } catch {
     return false
+  }
+}
+
+/** The handler host's two ways to run an app: its default pool (2 worker threads) and inline. */
+export const kHostModes = [{ threads: 2, tag: 'threads 2 (default)' }, { threads: 0, tag: 'threads 0' }] as const
+
+/**
+ * Registers a serial test once per handler-host mode: `title [threads 2 (default)]` and
+ * `title [threads 0]`. startSystem takes the mode from t.context unless given `threads`.
+ */
+export function bothModes (test: TestFn, title: string, impl: (t: ExecutionContext, threads: number) => Promise<void>): void {
+  for (const mode of kHostModes) {
+    test.serial(`${title} [${mode.tag}]`, async (t) => {
+      (t.context as { threads?: number }).threads = mode.threads
+      await impl(t, mode.threads)
+    })
   }
 }
