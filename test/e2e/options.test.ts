@@ -4,7 +4,7 @@
  */
 import test from 'ava'
 import { createServer } from 'node:net'
-import { startSystem } from '../helpers/system.js'
+import { bothModes, startSystem } from '../helpers/system.js'
 
 function freePort (): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -66,7 +66,7 @@ test.serial('sharePort: two acceptors on one port both serve, each with its own 
   t.is(senders.size, 2)
 })
 
-test.serial('batched service: many requests per ZeroMQ message reach the handler host and all get answers', async (t) => {
+bothModes(test, 'batched service: many requests per ZeroMQ message reach the handler host and all get answers', async (t) => {
   const sys = await startSystem(t, { batch: true })
   const answers = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
     const res = await fetch(`${sys.url}/echo?n=${i}`)
