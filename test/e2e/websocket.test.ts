@@ -5,6 +5,8 @@
  * a handler receives and sends the frames a test wants.
  */
 import test, { type ExecutionContext } from 'ava'
+import { encodeReply } from '../../shared/protocol/reply.js'
+import { encode as tnet } from '../../shared/protocol/tnetstring.js'
 import { acceptKey, encodeFrame, Opcode } from '../../shared/protocol/ws-frame.js'
 import { acceptorUuid, attachSpy, type Spy, type SpyMessage } from '../helpers/spy.js'
 import { findPython, startSystem, waitUntil, type System } from '../helpers/system.js'
@@ -188,6 +190,47 @@ test.serial('handler frames: several per reply, cut across replies, fragmented, 
   t.false(spy.messages.some((m) => m.req.id === d.hs.req.id && m.req.headers.FLAGS === '0x88'))
   // A reply to the gone socket is answered with a disconnect notice too (Mongrel2's rule).
   t.is(acceptor.child.exitCode, null)
+})
+
+/** Mongrel2's `X` ctl reply (MONGREL2.md §3.2) to `ids`. */
+function ctl (spy: Spy, sender: string, ids: number[], what: 'keep-alive' | 'cancel'): Promise<void> {
+  return spy.publish(encodeReply(sender, ids, tnet(['ctl', { [what]: true }]), true))
+}
+
+test.serial('X ctl: keep-alive holds a handshake past the route timeout and leaves an open socket as it is; cancel drops a socket (pending or open) with no notice', async (t) => {
+  const sys = await startSystem(t, {
+    handlers: 0,
+    config: { hosts: [{ name: 'localhost', matching: '', routes: { '/': { service: 'demo', timeoutMs: 3000 } } }] }
+  })
+  const spy = await attachSpy(t, sys)
+  // A handshake kept past its 3 s timeout by keep-alives, then accepted.
+  const opening = open(`ws://127.0.0.1:${sys.port}/ws/kept`)
+  const hs = await spy.request('/ws/kept')
+  const { sender, id } = hs.req
+  for (let i = 0; i < 4; i++) {
+    await sleep(1000)
+    await ctl(spy, sender, [id], 'keep-alive')
+  }
+  await spy.reply(sender, [id], `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${hs.req.body.toString('latin1')}\r\n\r\n`)
+  const c = await opening
+  // On the open socket a keep-alive changes nothing; frames still flow both ways.
+  await ctl(spy, sender, [id], 'keep-alive')
+  await spy.reply(sender, [id], encodeFrame(Opcode.TEXT, 'still here'))
+  t.is(await c.text(), 'still here')
+  c.ws.send('up')
+  t.is((await frameFor(spy, id, new Set(), 'the client message')).req.body.toString(), 'up')
+  // Cancel: dropped at once (no close frame: 1006), and the handler gets no notice.
+  await ctl(spy, sender, [id], 'cancel')
+  t.is((await c.closed).code, 1006)
+
+  // Cancel during the handshake: the client's upgrade fails, no notice either.
+  const pending = open(`ws://127.0.0.1:${sys.port}/ws/cancelled`)
+  const hs2 = await spy.request('/ws/cancelled')
+  await ctl(spy, hs2.req.sender, [hs2.req.id], 'cancel')
+  await t.throwsAsync(pending)
+  await sleep(300)
+  t.false(spy.messages.some((m) => m.disconnect && (m.req.id === id || m.req.id === hs2.req.id)), 'no disconnect notice after a cancel')
+  t.is((await fetch(sys.url + '/__probe__', { method: 'HEAD' })).status, 200, 'the acceptor carries on')
 })
 
 test.serial('the 101\'s headers reach the client; a refusal is an ordinary response; a route can turn WebSocket off; no handshake reply: 504', async (t) => {
