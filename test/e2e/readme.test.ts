@@ -1,12 +1,11 @@
 /**
  * Commands the README gives, run exactly as written. The Python handler's line connects
- * to the demo service's default endpoints (9997/9996): run this file under
- * `flock /tmp/swb-default-ports.lock`.
+ * to the demo service's default endpoints (9997/9996), under holdDefaultPorts.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
-import { kRoot, startSystem, waitUntil } from '../helpers/system.js'
+import { holdDefaultPorts, kRoot, startSystem, waitUntil } from '../helpers/system.js'
 
 /** The one line of a ```sh block in README.md that contains `needle`. */
 function readmeCommand (needle: string): string {
@@ -20,6 +19,7 @@ function readmeCommand (needle: string): string {
 }
 
 test('the README\'s Python handler command answers through the demo service (with this PATH\'s python3 whatever it is)', async (t) => {
+  await holdDefaultPorts(t)
   const command = readmeCommand('examples/python/handler.py')
   t.regex(command, /tcp:\/\/127\.0\.0\.1:9997 tcp:\/\/127\.0\.0\.1:9996$/, 'the demo service\'s default endpoints')
   const sys = await startSystem(t, {

@@ -3,13 +3,13 @@
  * one message and a non-zero exit before foreman starts anything; the happy path runs
  * foreman with a run directory for the demo's waiters that is gone after exit; and what a
  * crash after start looks like (README → Scaling). The default-config test binds the
- * default ports: run this file under `flock /tmp/swb-default-ports.lock`.
+ * default ports, under holdDefaultPorts.
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer, type Server } from 'node:net'
 import test, { type ExecutionContext } from 'ava'
-import { groupAlive, kRoot, probePort, Proc, System, waitUntil } from '../helpers/system.js'
+import { groupAlive, holdDefaultPorts, kRoot, probePort, Proc, System, waitUntil } from '../helpers/system.js'
 
 /** `npm start -- args` in a process group of its own; foreman's group is killed in teardown too. */
 function npmStart (t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv): Proc {
@@ -142,7 +142,8 @@ test.serial('npm start: a process that dies later takes the others down, and npm
   t.false(existsSync(dir))
 })
 
-test.serial('npm start with the default config serves the demo on 6767 (default ports: run under flock)', async (t) => {
+test.serial('npm start with the default config serves the demo on 6767', async (t) => {
+  await holdDefaultPorts(t)
   const env = { ...process.env }
   for (const key of Object.keys(env)) if (key.startsWith('SWITCHBOARD_')) delete env[key]
   const npm = npmStart(t, [], env)

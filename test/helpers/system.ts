@@ -5,7 +5,7 @@
  * the acceptor listens on port 0, so tests never collide on ports.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -227,5 +227,40 @@ export function bothModes (test: TestFn, title: string, impl: (t: ExecutionConte
       (t.context as { threads?: number }).threads = mode.threads
       await impl(t, mode.threads)
     })
+  }
+}
+
+const kDefaultPortsLock = join(tmpdir(), 'swb-default-ports.lock.d')
+
+/**
+ * Holds the machine-wide lock on Switchboard's default ports (6767, 9993–9997) until the
+ * test ends: ava runs test files in parallel, and tests of the default configuration (what
+ * `npm start` runs) must not meet each other there. A lock left by a dead process is taken over.
+ */
+export async function holdDefaultPorts (t: ExecutionContext, ms = 120_000): Promise<void> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    try {
+      mkdirSync(kDefaultPortsLock)
+      writeFileSync(join(kDefaultPortsLock, 'pid'), String(process.pid))
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      let owner = 0
+      try { owner = Number(readFileSync(join(kDefaultPortsLock, 'pid'), 'utf8')) } catch {}
+      if (owner > 0 && !processAlive(owner)) rmSync(kDefaultPortsLock, { recursive: true, force: true })
+      else if (Date.now() > deadline) throw new Error(`the default ports stayed locked by pid ${owner} for ${ms} ms`)
+      else await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+  t.teardown(() => { rmSync(kDefaultPortsLock, { recursive: true, force: true }) })
+}
+
+function processAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
   }
 }
