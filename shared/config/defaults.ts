@@ -30,6 +30,7 @@ export const defaults: Readonly<Config> = deepFreeze({
     maxIds: 128,                 // ids per reply (Mongrel2 limits.handler_targets)
     maxQueuedBytes: 1_048_576,   // bytes per exchange
     sendQueue: 10_000,           // requests per service
+    noticeRate: 1_000,           // notices per second per service, for replies to unknown ids
     drainMs: 5_000,              // ms
     defaultHost: 'localhost',
     noClobberXff: false,

@@ -60,6 +60,8 @@ export interface AcceptorConfig {
   maxQueuedBytes: number
   /** Max requests waiting to be sent to the broker, per service. Default 10000. */
   sendQueue: number
+  /** Disconnect notices answering replies to unknown ids, per service per second (the excess is dropped and counted). Default 1000. */
+  noticeRate: number
   /** Graceful shutdown deadline in milliseconds. Default 5000. */
   drainMs: number
   /** Name of the host used when none matches. Default 'localhost'. */

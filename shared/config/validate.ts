@@ -97,6 +97,7 @@ const kAcceptorFields: Record<string, Field> = {
   maxIds: int(1, 65_536),
   maxQueuedBytes: int(1, 1_073_741_824),
   sendQueue: int(1, 10_000_000),
+  noticeRate: int(0, 10_000_000),
   drainMs: int(0, 3_600_000),
   defaultHost: kHostName,
   noClobberXff: kBool,

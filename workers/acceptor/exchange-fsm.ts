@@ -96,7 +96,12 @@ export interface ExchangeActions<C> {
   tooLarge(ctx: C, ev: number): number
   /** Routing→Done on BAD_REQUEST: 400. */
   badRequest(ctx: C, ev: number): number
-  /** Routing/Receiving/Queueing→Done on UNAVAILABLE: 503 (no handler, broker down, maintenance). */
+  /**
+   * Routing/Receiving/Queueing→Done on UNAVAILABLE: 503 (no handler, broker down, queue
+   * full, maintenance). Waiting/Responding→Done too: shutdown's drain deadline, or a lost
+   * handler or broker restart cutting a fresh exchange; a response already started is
+   * ended (last chunk) or closed instead.
+   */
   unavailable(ctx: C, ev: number): number
   /**
    * The exchange is in Error: (state, event) was not in the table, an action returned a
@@ -136,7 +141,8 @@ export const EXCHANGE_TABLE = {
     TIMEOUT: ['timeout', 'Done'],
     REMOTE_CLOSE: ['abort', 'Done'],
     CLOSE: ['close', 'Done'],
-    FAILED: ['fail', 'Done']
+    FAILED: ['fail', 'Done'],
+    UNAVAILABLE: ['unavailable', 'Done'] // shutdown deadline, lost handler or broker
   },
   Responding: {
     REPLY: ['writeReply', 'Responding'],
@@ -145,7 +151,8 @@ export const EXCHANGE_TABLE = {
     REMOTE_CLOSE: ['abort', 'Done'],
     CLOSE: ['close', 'Done'],
     FAILED: ['fail', 'Done'],
-    TIMEOUT: ['timeout', 'Done']
+    TIMEOUT: ['timeout', 'Done'],
+    UNAVAILABLE: ['unavailable', 'Done']
   }
 } as const satisfies ExchangeTable
 

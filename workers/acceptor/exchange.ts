@@ -12,6 +12,7 @@ import type { Headers } from '../../shared/protocol/request.js'
 import { ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js'
 import type { Route } from './router.js'
 import type { ServiceLink } from './broker-link.js'
+import type { Sender } from './senders.js'
 import { Ev, St } from './exchange-fsm.js'
 
 /** What an exchange needs from the acceptor that owns it. */
@@ -44,6 +45,10 @@ export class Exchange implements ResponseSink {
   bodyLength = 0
   /** The request was handed to the broker: its end must be told to the handler. */
   sent = false
+  /** The wire sender it was sent under (replies must name it). */
+  sender: Sender | null = null
+  /** Why UNAVAILABLE (a `Cause` of actions.ts; 0 = maintenance filter). */
+  cause = 0
   deadline = 0
 
   // The response.
@@ -75,6 +80,7 @@ export class Exchange implements ResponseSink {
   #onDataFn: ((chunk: ArrayBuffer, isLast: boolean) => void) | null = null
   #onWritableFn: ((offset: number) => boolean) | null = null
   #corkedTimeoutFn: (() => void) | null = null
+  #corkedUnavailableFn: (() => void) | null = null
   readonly corkedReply: () => void
   writableOk = true
 
@@ -111,6 +117,10 @@ export class Exchange implements ResponseSink {
     return (this.#corkedTimeoutFn ??= () => { this.owner.run(this, Ev.TIMEOUT) })
   }
 
+  get corkedUnavailable (): () => void {
+    return (this.#corkedUnavailableFn ??= () => { this.owner.run(this, Ev.UNAVAILABLE) })
+  }
+
   /** The response parser, reset for this exchange on first use. */
   get parser (): ResponseParser {
     const parser = (this.#parser ??= new ResponseParser())
@@ -139,6 +149,8 @@ export class Exchange implements ResponseSink {
     this.body = null
     this.bodyLength = 0
     this.sent = false
+    this.sender = null
+    this.cause = 0
     this.deadline = 0
     this.reply = null
     this.parsing = false
