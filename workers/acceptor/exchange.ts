@@ -257,6 +257,10 @@ export class Exchange implements ResponseSink {
         res.end(this.pending, true)
         this.pending = null
         this.#ended()
+      } else if (head.contentLength === 0) {
+        // No body byte ever comes to end it (a GET answered `Content-Length: 0`).
+        res.end(undefined, head.connectionClose)
+        this.#ended()
       }
       // Otherwise tryEnd finishes the response when the last byte is taken.
       return
