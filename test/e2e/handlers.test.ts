@@ -77,7 +77,7 @@ test.serial('a worker that hangs past taskTimeoutMs or crashes: 500, and the poo
   t.is(handler.child.signalCode, null)
 })
 
-test.serial('a handler killed mid-request: the client gets 504, a new handler serves the next request', async (t) => {
+test.serial('a handler killed mid-request: the client gets 503 (or 504 at the route timeout), a new handler serves the next request', async (t) => {
   const sys = await startSystem(t, {
     app: kBehaviours,
     config: { hosts: [{ name: 'localhost', matching: '', routes: { '/': 'demo', '/hold': { service: 'demo', timeoutMs: 800 } } }] }
@@ -88,8 +88,10 @@ test.serial('a handler killed mid-request: the client gets 504, a new handler se
   await handler!.waitFor(/holding \d+/, 3000)
   await handler!.stop('SIGKILL')
   const res = await held
-  t.is(res.status, 504)
-  t.true(Date.now() - started >= 790)
+  // The broker counts the handler gone and the acceptor answers its fresh exchanges 503
+  // at once (restarts.test.ts); when the route's 800 ms timeout comes first, 504.
+  t.true(res.status === 503 || res.status === 504, `status ${res.status}`)
+  if (res.status === 504) t.true(Date.now() - started >= 790)
   await sys.startHandler(kBehaviours)
   await waitUntil(async () => (await fetch(sys.url + '/next', { signal: AbortSignal.timeout(500) }).catch(() => null))?.status === 200, 5000, 'a 200 from the new handler')
   t.is(await (await fetch(sys.url + '/next')).text(), 'ok /next\n')
