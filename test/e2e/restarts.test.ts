@@ -133,6 +133,25 @@ test.serial('broker SIGKILL + restart: no 503 once handlers are back and answeri
   t.deepEqual(bad.map((o) => `${o.status} sent ${o.sent - firstOk!.done} ms after the first answer`), [], sys.logs())
 })
 
+test.serial('broker SIGKILL + restart with a fresh request in flight: 503 when the new broker is heard; an older held exchange stays held', async (t) => {
+  const sys = await startSystem(t, { handlers: 0 })
+  const spy = await attachSpy(t, sys)
+  const broker = sys.procs.find((p) => p.name === 'broker')!
+  const older = fetch(sys.url + '/older', { signal: AbortSignal.timeout(30000) })
+  older.catch(() => {})
+  await spy.request('/older')
+  await sleep(2500)
+  const fresh = fetch(sys.url + '/fresh', { signal: AbortSignal.timeout(30000) })
+  await spy.request('/fresh')
+  await broker.stop('SIGKILL')
+  await sys.startBroker()
+  const res = await fresh
+  t.is(res.status, 503)
+  t.is(await res.text(), 'the broker restarted; the request may not have been handled\n')
+  const settled = await Promise.race([older.then(() => 'settled', () => 'settled'), sleep(1500).then(() => 'held')])
+  t.is(settled, 'held', 'the exchange sent long before stays held (it may be a long-poll)')
+})
+
 test.serial('a handler killed while holding a fresh request: 503 within 2 s, not 504 at the route timeout; an older held exchange stays held', async (t) => {
   const sys = await startSystem(t, { app: 'test/fixtures/behaviours.ts' })
   const handler = sys.procs.find((p) => p.name === 'handler')!

@@ -87,7 +87,7 @@ export class Acceptor implements ExchangeOwner {
     this.maxIds = config.acceptor.maxIds
     this.router = new Router(config)
     this.link = new BrokerLink(config, log)
-    this.link.onLoss = (link, cause) => { this.#onLoss(link, cause === 'broker restarted' ? Cause.BrokerRestarted : Cause.HandlerLost) }
+    this.link.onLoss = (link, cause, lastHeard) => { this.#onLoss(link, cause === 'broker restarted' ? Cause.BrokerRestarted : Cause.HandlerLost, lastHeard) }
     this.senders = new Senders(this.uuid, (sender, on) => {
       this.link.subscribe(sender, on)
       if (this.port !== 0) this.log.info(on ? 'new sender' : 'sender retired', { sender })
@@ -162,11 +162,12 @@ export class Acceptor implements ExchangeOwner {
 
   /**
    * The broker restarted or the service lost a handler: exchanges sent to it within the
-   * last second with no response byte yet were most likely lost with it, so they get 503
-   * now rather than 504 at the route timeout. Older ones stay held: they may be long-polls.
+   * second before the peer was last known alive (or since), with no response byte yet,
+   * were most likely lost with it, so they get 503 now rather than 504 at the route
+   * timeout. Older ones stay held: they may be long-polls.
    */
-  #onLoss (link: ServiceLink, cause: number): void {
-    const since = Date.now() - kLostWindowMs
+  #onLoss (link: ServiceLink, cause: number, lastHeard: number): void {
+    const since = lastHeard - kLostWindowMs
     let cut = 0
     for (const ex of this.exchanges.values()) {
       if (ex.link !== link || ex.state !== St.Waiting || ex.written || ex.res === null) continue

@@ -27,8 +27,12 @@ const kMaxFrames = 256
 const kEagerFrames = 32
 
 export type ReplyListener = (link: ServiceLink, frame: Buffer) => void
-/** What the status told: the broker restarted (its boot id changed) or the service has fewer handlers. */
-export type LossListener = (link: ServiceLink, cause: 'broker restarted' | 'handler lost') => void
+/**
+ * What the status told: the broker restarted (its boot id changed) or the service has
+ * fewer handlers. `lastHeard`: when the lost peer was last known alive (the old broker's
+ * last status; now for a handler).
+ */
+export type LossListener = (link: ServiceLink, cause: 'broker restarted' | 'handler lost', lastHeard: number) => void
 
 export class ServiceLink {
   readonly name: string
@@ -248,12 +252,13 @@ export class BrokerLink {
       const restarted = this.#boot !== '' && status.boot !== this.#boot
       if (restarted) this.#log.info('broker restarted', { boot: status.boot })
       this.#boot = status.boot
+      const lastHeard = this.#lastStatus
       this.#lastStatus = Date.now()
       for (const [name, link] of this.services) {
         const before = link.handlers
         link.handlers = status.handlers.get(name) ?? 0
-        if (restarted) this.onLoss?.(link, 'broker restarted')
-        else if (link.handlers < before) this.onLoss?.(link, 'handler lost')
+        if (restarted) this.onLoss?.(link, 'broker restarted', lastHeard)
+        else if (link.handlers < before) this.onLoss?.(link, 'handler lost', this.#lastStatus)
       }
       if (this.#firstStatus) { this.#firstStatus(); this.#firstStatus = null }
     }
