@@ -3,7 +3,8 @@
  *
  *   acceptor PUSH ──▶ [PULL  services.X.requests │ PUSH services.X.sendSpec] ──▶ handler PULL
  *   acceptor SUB  ◀── [XPUB  services.X.replies  │ XSUB services.X.recvSpec] ◀── handler PUB
- *   acceptor SUB  ◀── [PUB   broker.status]  handler counts per service
+ *   acceptor SUB  ◀── [XPUB  broker.status]  handler counts per service, also sent to
+ *                                            every acceptor the moment it subscribes
  *
  * Each pair runs as a native zmq_proxy in a libuv pool thread, so forwarding costs no
  * JavaScript per message. XPUB/XSUB forward the acceptors' subscriptions (their sender
@@ -26,7 +27,7 @@ export class Broker {
   readonly #runs: Promise<void>[] = []
   readonly #handlers = new Map<string, number>()
   readonly #boot = randomBytes(4).toString('hex')
-  #status: zmq.Publisher | null = null
+  #status: zmq.XPublisher | null = null
   #timer: NodeJS.Timeout | null = null
   #sending = false
   #dirty = false
@@ -45,8 +46,12 @@ export class Broker {
     const { broker, services } = this.#config
     const hwm = broker.hwm
     try {
-      this.#status = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100 })
+      // XPUB: an acceptor (re)connecting hears the counts at once instead of at the next
+      // tick (after a broker restart it would otherwise answer 503 until then, with
+      // handlers already back). Verbose: every acceptor's subscription, not just the first.
+      this.#status = new zmq.XPublisher({ linger: 0, sendHighWaterMark: 100, verbosity: 'allSubs' })
       await this.#status.bind(broker.status)
+      this.#greetSubscribers(this.#status)
       this.#log.info('status endpoint bound', { status: broker.status })
       for (const [name, svc] of Object.entries(services)) {
         this.#handlers.set(name, 0)
@@ -95,6 +100,17 @@ export class Broker {
     }
     push.events.on('accept', () => change(1))
     push.events.on('disconnect', () => change(-1))
+  }
+
+  #greetSubscribers (status: zmq.XPublisher): void {
+    void (async () => {
+      try {
+        // Subscription messages: 1 = subscribe, 0 = unsubscribe, then the topic.
+        for await (const [msg] of status) if (msg?.[0] === 1) this.#publish()
+      } catch {
+        // Closed at stop.
+      }
+    })()
   }
 
   #publish (): void {

@@ -31,6 +31,7 @@ export const defaults: Readonly<Config> = deepFreeze({
     maxQueuedBytes: 1_048_576,   // bytes per exchange
     streamIdleMs: 120_000,       // ms (Mongrel2 limits.min_ping)
     sendQueue: 10_000,           // requests per service
+    noticeRate: 1_000,           // notices per second per service, for replies to unknown ids
     drainMs: 5_000,              // ms
     bodyTimeoutMs: 5_000,        // ms without a body byte: 408 (uWS.js closes idle sockets at ~10 s)
     defaultHost: 'localhost',

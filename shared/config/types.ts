@@ -68,6 +68,8 @@ export interface AcceptorConfig {
   streamIdleMs: number
   /** Max requests waiting to be sent to the broker, per service. Default 10000. */
   sendQueue: number
+  /** Disconnect notices answering replies to unknown ids, per service per second (the excess is dropped and counted). Default 1000. */
+  noticeRate: number
   /** Graceful shutdown deadline in milliseconds. Default 5000. */
   drainMs: number
   /** A request body that sends nothing for this long gets 408 and a close, 100..9000 (under uWS.js's ~10 s idle close). Default 5000. */

@@ -98,6 +98,7 @@ const kAcceptorFields: Record<string, Field> = {
   maxQueuedBytes: int(1, 1_073_741_824),
   streamIdleMs: int(0, 86_400_000),
   sendQueue: int(1, 10_000_000),
+  noticeRate: int(0, 10_000_000),
   drainMs: int(0, 3_600_000),
   bodyTimeoutMs: int(100, 9_000),
   defaultHost: kHostName,

@@ -107,6 +107,9 @@ test(run, ['OPEN', 'BAD_REQUEST'], 'final')
 test(run, ['OPEN', 'UNAVAILABLE'], 'final')
 test(run, ['OPEN', 'HANDLER', 'UNAVAILABLE'], 'final')
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'UNAVAILABLE'], 'final')
+// Shutdown's drain deadline, a lost handler or a broker restart: held (503) or streaming (ended).
+test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'UNAVAILABLE'], 'final')
+test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'UNAVAILABLE'], 'final')
 // Nothing happened yet.
 test('fresh exchange', run, [], 'running')
 
@@ -459,7 +462,7 @@ function tableLines (): string[] {
 
 test('DOT and Mermaid contain every exchange edge, and only those', t => {
   const expected = tableLines()
-  t.is(expected.length, 48)
+  t.is(expected.length, 50)
   t.deepEqual(parse(toDot(EXCHANGE), /^ {2}(\w+) -> (\w+) \[label="(\w+) \/ (\w+)"\];$/), expected)
   t.deepEqual(parse(toMermaid(EXCHANGE), /^ {2}(\w+) --> (\w+) : (\w+) \/ (\w+)$/), expected)
   t.true(toDot(EXCHANGE).includes('  Waiting -> Responding [label="REPLY / writeReply"];'))

@@ -76,7 +76,7 @@ test.serial('a worker stuck in a handler past taskTimeoutMs, or one that crashes
   t.is(handler.child.signalCode, null)
 })
 
-bothModes(test, 'a handler killed mid-request: the client gets 504, a new handler serves the next request', async (t) => {
+bothModes(test, 'a handler killed mid-request: the client gets 503 (or 504 at the route timeout), a new handler serves the next request', async (t) => {
   const sys = await startSystem(t, {
     app: kBehaviours,
     config: { hosts: [{ name: 'localhost', matching: '', routes: { '/': 'demo', '/hold': { service: 'demo', timeoutMs: 800 } } }] }
@@ -87,8 +87,10 @@ bothModes(test, 'a handler killed mid-request: the client gets 504, a new handle
   await handler!.waitFor(/holding \d+/, 3000)
   await handler!.stop('SIGKILL')
   const res = await held
-  t.is(res.status, 504)
-  t.true(Date.now() - started >= 790)
+  // The broker counts the handler gone and the acceptor answers its fresh exchanges 503
+  // at once (restarts.test.ts); when the route's 800 ms timeout comes first, 504.
+  t.true(res.status === 503 || res.status === 504, `status ${res.status}`)
+  if (res.status === 504) t.true(Date.now() - started >= 790)
   await sys.startHandler(kBehaviours)
   await waitUntil(async () => (await fetch(sys.url + '/next', { signal: AbortSignal.timeout(500) }).catch(() => null))?.status === 200, 15000, 'a 200 from the new handler') // worker threads compile the app first
   t.is(await (await fetch(sys.url + '/next')).text(), 'ok /next\n')

@@ -133,10 +133,14 @@ export async function attachSpy (t: ExecutionContext, sys: System, service = sys
   }
 }
 
-/** The acceptor's sender UUID, from its `listening` log line. */
+/**
+ * The acceptor's wire SENDER (its UUID plus this run's tag), from its `listening` log
+ * line: what its requests carry and replies must name. With several acceptor runs, the
+ * last one's.
+ */
 export function acceptorUuid (sys: System): string {
-  const acceptor = sys.procs.find((p) => p.name === 'acceptor')
-  const m = acceptor?.output.match(/listening .*uuid=([A-Za-z0-9-]+)/)
-  if (!m) throw new Error('no acceptor uuid in its output')
+  const acceptor = sys.procs.findLast((p) => p.name === 'acceptor')
+  const m = acceptor?.output.match(/listening .*sender=([A-Za-z0-9-]+)/)
+  if (!m) throw new Error('no acceptor sender in its output')
   return m[1]!
 }

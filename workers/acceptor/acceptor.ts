@@ -11,7 +11,7 @@ import { replyBatchStart, splitBatch } from '../../shared/protocol/batch.js'
 import { encodeDisconnect } from '../../shared/protocol/request.js'
 import { parseReply, senderEnd } from '../../shared/protocol/reply.js'
 import { uws, type HttpRequest, type HttpResponse, type ListenableApp, type TemplatedApp, type us_listen_socket } from '../../shared/uws.js'
-import { createActions } from './actions.js'
+import { Cause, createActions, kCauses, kRetryAfter } from './actions.js'
 import { BrokerLink, type ServiceLink } from './broker-link.js'
 import { BodyWatch } from './body-watch.js'
 import { Exchange, type ExchangeOwner } from './exchange.js'
@@ -19,6 +19,7 @@ import { createExchangeMachine, Ev, St, type ExchangeActions, type ExchangeMachi
 import { maintenanceFilter } from './filters.js'
 import { buildHeaders } from './request-head.js'
 import { Router } from './router.js'
+import { Senders, type Sender } from './senders.js'
 import { Timeouts } from './timeouts.js'
 import { StreamIdle } from './stream-idle.js'
 import { kCancel, kCredits, kPing, parseExtended } from './extended.js'
@@ -41,7 +42,21 @@ export interface AcceptorStats {
   idleStreams: number
   /** `X` extended replies that were malformed or named an unknown key (their exchanges closed). */
   badExtended: number
+  /** Replies (or batch items) naming a sender that is not this acceptor run's: dropped. */
+  foreignReplies: number
+  /** Exchanges answered 503 because their handler or the broker was lost right after they were sent. */
+  lost: number
 }
+
+export interface AcceptorOptions {
+  /** The first connection id minus one (tests of the id wrap only; default 0). */
+  lastId?: number
+}
+
+/** Exchanges sent this recently when a handler or the broker is lost get 503 (older ones may be long-polls). */
+const kLostWindowMs = 1000
+/** At most one log line per 503 cause per this many ms (with the count since the last). */
+const kNoteEveryMs = 1000
 
 const kPoolMax = 4096
 const kMaxId = 0xffffffff
@@ -49,7 +64,8 @@ const kMaxId = 0xffffffff
 export class Acceptor implements ExchangeOwner {
   readonly config: Readonly<Config>
   readonly uuid: string
-  readonly sender: Buffer
+  /** This run's wire senders (the UUID plus a per-run tag, renewed when ids wrap). */
+  readonly senders: Senders
   readonly log: Logger
   readonly router: Router
   readonly link: BrokerLink
@@ -58,7 +74,8 @@ export class Acceptor implements ExchangeOwner {
   readonly timeouts: Timeouts
   readonly bodies: BodyWatch
   readonly stats: AcceptorStats = {
-    requests: 0, gone: 0, badReplies: 0, badResponses: 0, timeouts: 0, unavailable: 0, slowClients: 0, idleStreams: 0, badExtended: 0
+    requests: 0, gone: 0, badReplies: 0, badResponses: 0, timeouts: 0, unavailable: 0, slowClients: 0, idleStreams: 0, badExtended: 0,
+    foreignReplies: 0, lost: 0
   }
   readonly streams: StreamIdle
   readonly maxQueuedBytes: number
@@ -71,17 +88,25 @@ export class Acceptor implements ExchangeOwner {
   readonly #app: TemplatedApp
   #listen: us_listen_socket | null = null
   #nextId = 0
+  /** Per 503 cause: when it was last logged and how many since. */
+  readonly #noted = kCauses.map(() => ({ at: 0, count: 0 }))
+  #foreignNoted = 0
 
-  constructor (config: Readonly<Config>, log = createLogger('acceptor')) {
+  constructor (config: Readonly<Config>, log = createLogger('acceptor'), opts: AcceptorOptions = {}) {
     this.config = config
     this.log = log
     this.uuid = config.acceptor.uuid ?? randomUUID()
-    this.sender = Buffer.from(this.uuid, 'latin1')
+    this.#nextId = opts.lastId ?? 0
     this.maxQueuedBytes = config.acceptor.maxQueuedBytes
     this.bodyLimit = config.acceptor.bodyLimit
     this.maxIds = config.acceptor.maxIds
     this.router = new Router(config)
-    this.link = new BrokerLink(config, this.uuid, log)
+    this.link = new BrokerLink(config, log)
+    this.link.onLoss = (link, cause, lastHeard) => { this.#onLoss(link, cause === 'broker restarted' ? Cause.BrokerRestarted : Cause.HandlerLost, lastHeard) }
+    this.senders = new Senders(this.uuid, (sender, on) => {
+      this.link.subscribe(sender, on)
+      if (this.port !== 0) this.log.info(on ? 'new sender' : 'sender retired', { sender })
+    })
     this.fsm = createExchangeMachine<Exchange>()
     if (config.acceptor.maintenance) this.fsm.addFilter(maintenanceFilter)
     if (config.acceptor.trace) this.fsm.tracer = this.fsm.lineTracer((line) => { log.info(line) })
@@ -114,7 +139,7 @@ export class Acceptor implements ExchangeOwner {
     }
     this.#listen = socket
     this.port = uws.us_socket_local_port(socket)
-    this.log.info('listening', { url: `http://${host}:${this.port}/`, uuid: this.uuid })
+    this.log.info('listening', { url: `http://${host}:${this.port}/`, uuid: this.uuid, sender: this.senders.current.name })
     return this.port
   }
 
@@ -133,14 +158,49 @@ export class Acceptor implements ExchangeOwner {
   release (ex: Exchange): void {
     if (ex.sent) this.exchanges.delete(ex.id)
     this.streams.untrack(ex)
+    if (ex.sender !== null) {
+      this.senders.release(ex.sender)
+      ex.sender = null
+    }
     if (ex.res !== null || ex.pending !== null || ex.closeAfterDrain) return
     ex.clear()
     if (this.#pool.length < kPoolMax) this.#pool.push(ex)
   }
 
   /** Tells the service's handlers that this exchange ended without them (Mongrel2's notice). */
-  notifyDisconnect (link: ServiceLink, id: number): void {
-    link.send(encodeDisconnect(this.sender, id, link.protocol))
+  notifyDisconnect (link: ServiceLink, id: number, sender: Buffer): void {
+    link.send(encodeDisconnect(sender, id, link.protocol))
+  }
+
+  /** A 503 was answered: one log line per cause per second, with how many since the last. */
+  noteUnavailable (cause: number, service: string | undefined): void {
+    const noted = this.#noted[cause]!
+    noted.count++
+    const now = Date.now()
+    if (now - noted.at < kNoteEveryMs) return
+    this.log.warn('answered 503', { cause: kCauses[cause]![0], service, count: noted.count })
+    noted.at = now
+    noted.count = 0
+  }
+
+  /**
+   * The broker restarted or the service lost a handler: exchanges sent to it within the
+   * second before the peer was last known alive (or since), with no response byte yet,
+   * were most likely lost with it, so they get 503 now rather than 504 at the route
+   * timeout. Older ones stay held: they may be long-polls.
+   */
+  #onLoss (link: ServiceLink, cause: number, lastHeard: number): void {
+    const since = lastHeard - kLostWindowMs
+    let cut = 0
+    for (const ex of this.exchanges.values()) {
+      if (ex.link !== link || ex.state !== St.Waiting || ex.written || ex.res === null) continue
+      if (ex.deadline - ex.route!.timeoutMs < since) continue
+      ex.cause = cause
+      ex.res.cork(ex.corkedUnavailable)
+      cut++
+    }
+    // Logged by noteUnavailable, once a second at most (a peer can make counts drop).
+    this.stats.lost += cut
   }
 
   #onRequest (res: HttpResponse, req: HttpRequest, upgrade?: Parameters<typeof readUpgrade>[2]): void {
@@ -154,7 +214,8 @@ export class Acceptor implements ExchangeOwner {
     if (upgrade !== undefined) readUpgrade(ex, req, upgrade)
     res.onAborted(ex.onAborted)
     if (this.draining) {
-      res.writeStatus('503 Service Unavailable').end('shutting down\n', true)
+      this.noteUnavailable(Cause.ShuttingDown, undefined)
+      res.writeStatus('503 Service Unavailable').writeHeader('Retry-After', kRetryAfter).end(kCauses[Cause.ShuttingDown]![1], true)
       ex.res = null
       this.release(ex)
       return
@@ -163,10 +224,17 @@ export class Acceptor implements ExchangeOwner {
     this.run(ex, Ev.OPEN)
   }
 
-  /** Ids are uint32 like Mongrel2's; on wrap-around an id still in use is skipped. */
+  /**
+   * Ids are uint32 like Mongrel2's. At the wrap a new sender tag starts, so an id of the
+   * old tag is never named again; ids of the old tag still in use are skipped.
+   */
   #allocateId (): number {
     do {
-      this.#nextId = this.#nextId >= kMaxId ? 1 : this.#nextId + 1
+      if (this.#nextId >= kMaxId) {
+        this.#nextId = 0
+        this.senders.renew()
+      }
+      this.#nextId++
     } while (this.exchanges.has(this.#nextId))
     return this.#nextId
   }
@@ -198,23 +266,39 @@ export class Acceptor implements ExchangeOwner {
       this.log.warn('rejected a reply', { service: link.name, sender: senderOf(frame), reason: (err as Error).message })
       return
     }
+    const sender = this.senders.find(reply.sender)
+    if (sender === null) {
+      // Not this run's: a late reply to an earlier run (or another acceptor) must not
+      // reach this run's exchanges. The subscription filters most; items of a batch and
+      // prefix matches are checked here.
+      this.stats.foreignReplies++
+      const now = Date.now()
+      if (now - this.#foreignNoted >= kNoteEveryMs) {
+        this.#foreignNoted = now
+        this.log.warn('dropped replies to a sender that is not this run\'s', { service: link.name, sender: senderOf(reply.sender), total: this.stats.foreignReplies })
+      }
+      return
+    }
     if (reply.extended) {
-      this.#onExtended(link, reply.ids, reply.body)
+      this.#onExtended(link, sender, reply.ids, reply.body)
       return
     }
     const ids = reply.ids
+    let now = 0
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!
       const ex = this.exchanges.get(id)
       const ws = ex?.wsx?.ws
-      if (ws != null) { // an open WebSocket: the body is frames
+      if (ws != null && ex!.sender === sender) { // an open WebSocket: the body is frames
         ex!.reply = reply.body
         ws.cork(ex!.corkedReply)
         continue
       }
-      if (ex === undefined || ex.res === null || (ex.state !== St.Waiting && ex.state !== St.Responding && ex.state !== St.Upgrading)) {
+      if (ex === undefined || ex.sender !== sender || ex.res === null || (ex.state !== St.Waiting && ex.state !== St.Responding && ex.state !== St.Upgrading)) {
         this.stats.gone++
-        this.notifyDisconnect(link, id)
+        // Bounded per service: one reply may name 128 ids, and anyone can publish.
+        if (now === 0) now = Date.now()
+        if (link.takeNotice(now)) this.notifyDisconnect(link, id, sender.wire)
         continue
       }
       ex.reply = reply.body
@@ -223,7 +307,7 @@ export class Acceptor implements ExchangeOwner {
   }
 
   /** Mongrel2's `X` replies: `ctl` keep-alive and cancel; anything else closes the exchanges it names. */
-  #onExtended (link: ServiceLink, ids: readonly number[], body: Buffer): void {
+  #onExtended (link: ServiceLink, sender: Sender, ids: readonly number[], body: Buffer): void {
     const control = parseExtended(body)
     let ev: number = Ev.CANCEL
     if (typeof control === 'string') {
@@ -232,14 +316,16 @@ export class Acceptor implements ExchangeOwner {
     } else if (control === kPing) {
       ev = Ev.PING
     }
+    let now = 0
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!
       const ex = this.exchanges.get(id)
-      if (ex === undefined || !controllable(ex)) {
+      if (ex === undefined || ex.sender !== sender || !controllable(ex)) {
         // As Mongrel2 (MONGREL2.md §2.3): a notice for a gone id, except for a cancel.
         if (control === kCancel) continue
         this.stats.gone++
-        this.notifyDisconnect(link, id)
+        if (now === 0) now = Date.now()
+        if (link.takeNotice(now)) this.notifyDisconnect(link, id, sender.wire)
         continue
       }
       if (control !== kCredits) this.run(ex, ev)
@@ -261,7 +347,8 @@ export class Acceptor implements ExchangeOwner {
 
   /**
    * Graceful stop: refuse new connections and requests, let exchanges in flight finish
-   * until `drainMs`, then cut the rest (their handlers get disconnect notices).
+   * until `drainMs`, then cut the rest: 503 with Retry-After to those with no response
+   * byte yet, the last chunk to started streams (their handlers get disconnect notices).
    */
   async stop (): Promise<void> {
     if (this.draining) return
@@ -272,7 +359,9 @@ export class Acceptor implements ExchangeOwner {
     const deadline = Date.now() + this.config.acceptor.drainMs
     while (this.exchanges.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     for (const ex of [...this.exchanges.values()]) {
-      if (ex.res !== null) ex.res.cork(ex.corkedTimeout)
+      if (ex.res === null || (ex.state !== St.Waiting && ex.state !== St.Responding)) continue
+      ex.cause = Cause.ShuttingDown
+      ex.res.cork(ex.corkedUnavailable)
     }
     // Let the disconnect notices reach the broker before the sockets close.
     await new Promise((resolve) => setTimeout(resolve, 50))
@@ -280,7 +369,9 @@ export class Acceptor implements ExchangeOwner {
     this.streams.stop()
     this.link.close()
     ;(this.#app as unknown as ListenableApp).close()
-    this.log.info('stopped', { ...this.stats })
+    let noticesDropped = 0
+    for (const link of this.link.services.values()) noticesDropped += link.noticesDropped
+    this.log.info('stopped', { ...this.stats, noticesDropped })
   }
 }
 
@@ -301,5 +392,6 @@ function controllable (ex: Exchange): boolean {
 }
 
 function senderOf (frame: Buffer): string {
+  // Up to the first space, at most 64 bytes (log lines stay short).
   return frame.toString('latin1', 0, Math.min(senderEnd(frame), 64))
 }

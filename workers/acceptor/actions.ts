@@ -5,7 +5,8 @@
  *
  * Answers Switchboard makes itself: 400 bad request, 404 no route, 408 body stalled, 413 body over the
  * limit, 502 bad handler response, 503 no handler / broker gone / queue full /
- * maintenance, 504 no reply in time, 500 internal error.
+ * maintenance / shutting down / handler or broker lost (each says which in its body and
+ * log line), 504 no reply in time, 500 internal error.
  */
 import { ResponseError } from '../../shared/errors.js'
 import { encodeRequest } from '../../shared/protocol/request.js'
@@ -19,12 +20,57 @@ const kEmpty = Buffer.alloc(0)
 const kFaultNames: Record<number, string> = Object.fromEntries(Object.entries(Fault).map(([name, n]) => [n, name]))
 const kNoHeaders = Object.freeze({}) as Record<string, string>
 
-function answer (ex: Exchange, status: string, body: string, close: boolean): void {
+/** Why a 503: `Exchange.cause`. 0 is the maintenance filter's (it only rewrites the event). */
+export const Cause = {
+  Maintenance: 0,
+  NoHandler: 1,
+  BrokerSilent: 2,
+  QueueFull: 3,
+  ShuttingDown: 4,
+  HandlerLost: 5,
+  BrokerRestarted: 6
+} as const
+
+/** Per cause: the name in log lines and the 503 body. */
+export const kCauses: ReadonlyArray<readonly [name: string, body: string]> = [
+  ['maintenance', 'down for maintenance\n'],
+  ['no handler', 'no handler connected for this service\n'],
+  ['broker silent', 'the broker has not answered for more than a second\n'],
+  ['queue full', 'too many requests waiting for the broker\n'],
+  ['shutting down', 'shutting down\n'],
+  ['handler lost', 'a handler of this service went away; the request may not have been handled\n'],
+  ['broker restarted', 'the broker restarted; the request may not have been handled\n']
+]
+
+/** Seconds a client is asked to wait before retrying a request cut by shutdown. */
+export const kRetryAfter = '1'
+
+function answer (ex: Exchange, status: string, body: string, close: boolean, retryAfter?: string): void {
   const res = ex.res
   if (res === null) return
   ex.res = null
   ex.written = true
-  res.writeStatus(status).writeHeader('Content-Type', 'text/plain; charset=utf-8').end(body, close)
+  res.writeStatus(status).writeHeader('Content-Type', 'text/plain; charset=utf-8')
+  if (retryAfter !== undefined) res.writeHeader('Retry-After', retryAfter)
+  res.end(body, close)
+}
+
+/**
+ * Ends a response that has started without answering it again: a chunked or until-close
+ * body gets its last chunk (uWS chunk-encodes what it writes), a Content-Length body that
+ * cannot be completed is cut.
+ */
+function endStarted (ex: Exchange): void {
+  const res = ex.res
+  if (res === null) return
+  const framing = ex.head?.framing
+  if (framing !== 'chunked' && framing !== 'close') {
+    cut(ex)
+    return
+  }
+  ex.res = null
+  ex.complete = true
+  res.end()
 }
 
 /** Cuts the client's connection (uWS fires no onAborted for it once `res` is cleared). */
@@ -39,7 +85,7 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
   const { router, link, log, timeouts, stats, streams } = acceptor
 
   const notify = (ex: Exchange): void => {
-    if (ex.sent && ex.link !== null) acceptor.notifyDisconnect(ex.link, ex.id)
+    if (ex.sent && ex.link !== null && ex.sender !== null) acceptor.notifyDisconnect(ex.link, ex.id, ex.sender.wire)
   }
 
   return {
@@ -58,7 +104,10 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
     },
 
     readBody (ex) {
-      if (ex.link === null || !link.available(ex.link)) return Ev.UNAVAILABLE
+      if (ex.link === null || !link.available(ex.link)) {
+        ex.cause = link.silent() ? Cause.BrokerSilent : Cause.NoHandler
+        return Ev.UNAVAILABLE
+      }
       if (!ex.hasBody) return Ev.REQ_RECV
       if (ex.expected > 0) ex.body = Buffer.allocUnsafe(ex.expected)
       ex.res!.onData(ex.onData)
@@ -70,13 +119,19 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
       const svc = ex.link!
       // uWS frames the body by Content-Length: isLast comes with exactly `expected` bytes.
       const body = ex.body === null ? kEmpty : ex.body.subarray(0, ex.bodyLength)
-      const msg = encodeRequest(acceptor.sender, ex.id, ex.path, ex.headers, body, svc.protocol)
+      const sender = acceptor.senders.current
+      const msg = encodeRequest(sender.wire, ex.id, ex.path, ex.headers, body, svc.protocol)
       // A held exchange keeps only what it needs to answer: not the request.
       ex.body = null
       ex.headers = kNoHeaders
       ex.path = ex.host = ex.method = ex.remote = ''
-      if (!svc.send(msg)) return Ev.UNAVAILABLE
+      if (!svc.send(msg)) {
+        ex.cause = Cause.QueueFull
+        return Ev.UNAVAILABLE
+      }
       ex.sent = true
+      ex.sender = sender
+      sender.live++
       acceptor.exchanges.set(ex.id, ex)
       return Ev.REQ_SENT
     },
@@ -219,7 +274,11 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
 
     unavailable (ex) {
       stats.unavailable++
-      answer(ex, '503 Service Unavailable', 'no handler available for this route\n', false)
+      const cause = kCauses[ex.cause]!
+      acceptor.noteUnavailable(ex.cause, ex.link?.name)
+      if (!ex.written) answer(ex, '503 Service Unavailable', cause[1], false, ex.cause === Cause.ShuttingDown ? kRetryAfter : undefined)
+      else endStarted(ex)
+      notify(ex)
       acceptor.release(ex)
       return 0
     },

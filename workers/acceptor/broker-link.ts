@@ -1,12 +1,13 @@
 /**
  * The acceptor's ZeroMQ side: per service a PUSH to the broker's `requests` endpoint
  * (behind a bounded queue with one sender loop, since zeromq.js allows one send in
- * flight per socket) and a SUB on its `replies` endpoint subscribed to this acceptor's
- * UUID; plus a SUB on the broker's status endpoint telling how many handlers each
- * service has, so requests for a service without handlers get 503 at once.
+ * flight per socket) and a SUB on its `replies` endpoint subscribed to this acceptor
+ * run's senders (senders.ts); plus a SUB on the broker's status endpoint telling how many
+ * handlers each service has, so requests for a service without handlers get 503 at once,
+ * and telling when the broker restarted or a service lost a handler (`onLoss`).
  *
  *   uWS ─▶ ServiceLink.send ─▶ [queue ≤ sendQueue] ─▶ PUSH ─▶ broker ─▶ handlers
- *   uWS ◀─ onReply(link, frame) ◀─ SUB "UUID " ◀─ broker ◀─ handlers
+ *   uWS ◀─ onReply(link, frame) ◀─ SUB "SENDER " ◀─ broker ◀─ handlers
  */
 import * as zmq from 'zeromq'
 import type { Config, HeaderProtocol } from '../../shared/config/types.js'
@@ -26,6 +27,12 @@ const kMaxFrames = 256
 const kEagerFrames = 32
 
 export type ReplyListener = (link: ServiceLink, frame: Buffer) => void
+/**
+ * What the status told: the broker restarted (its boot id changed) or the service has
+ * fewer handlers. `lastHeard`: when the lost peer was last known alive (the old broker's
+ * last status; now for a handler).
+ */
+export type LossListener = (link: ServiceLink, cause: 'broker restarted' | 'handler lost', lastHeard: number) => void
 
 export class ServiceLink {
   readonly name: string
@@ -34,6 +41,8 @@ export class ServiceLink {
   handlers = 0
   /** Requests refused because the queue was full. */
   refused = 0
+  /** Disconnect notices for replies to unknown ids dropped by the rate bound. */
+  noticesDropped = 0
   readonly #push: zmq.Push
   readonly #sub: zmq.Subscriber
   readonly #limit: number
@@ -51,14 +60,45 @@ export class ServiceLink {
   /** Send partial batches too (set at the end of a loop turn). */
   #flushAll = false
   #closed = false
+  /** Token bucket for notices answering replies to unknown ids (one second's worth of burst). */
+  readonly #noticeRate: number
+  #noticeTokens: number
+  #noticeTime = Date.now()
 
-  constructor (name: string, protocol: HeaderProtocol, batch: boolean, push: zmq.Push, sub: zmq.Subscriber, limit: number) {
+  constructor (name: string, protocol: HeaderProtocol, batch: boolean, push: zmq.Push, sub: zmq.Subscriber, limit: number, noticeRate: number) {
     this.name = name
     this.protocol = protocol
     this.#batch = batch
     this.#push = push
     this.#sub = sub
     this.#limit = limit
+    this.#noticeRate = noticeRate
+    this.#noticeTokens = noticeRate
+  }
+
+  /**
+   * May one more notice for a reply to an unknown id go out? Every reply carries the
+   * acceptor's own sender, so a rogue publisher cannot be told from a handler: the bound
+   * is per service. Refused ones are counted in `noticesDropped`.
+   */
+  takeNotice (now: number): boolean {
+    if (now !== this.#noticeTime) {
+      this.#noticeTokens = Math.min(this.#noticeRate, this.#noticeTokens + (now - this.#noticeTime) * this.#noticeRate / 1000)
+      this.#noticeTime = now
+    }
+    if (this.#noticeTokens < 1) {
+      this.noticesDropped++
+      return false
+    }
+    this.#noticeTokens--
+    return true
+  }
+
+  /** Subscribes to (or drops) the replies addressed to `sender`: exactly it, hence the space. */
+  subscribe (sender: string, on: boolean): void {
+    if (this.#closed) return
+    if (on) this.#sub.subscribe(sender + ' ')
+    else this.#sub.unsubscribe(sender + ' ')
   }
 
   /** Queues one message for the broker; false when the queue is full (the caller answers 503). */
@@ -149,8 +189,10 @@ export class BrokerLink {
   #lastStatus = 0
   #boot = ''
   #firstStatus: (() => void) | null = null
+  /** Told when the broker restarted or a service's handler count dropped. */
+  onLoss: LossListener | null = null
 
-  constructor (config: Readonly<Config>, uuid: string, log: Logger) {
+  constructor (config: Readonly<Config>, log: Logger) {
     this.#log = log
     this.#staleMs = Math.max(1000, config.broker.statusIntervalMs * 4)
     this.#status = new zmq.Subscriber({ linger: 0 })
@@ -163,9 +205,13 @@ export class BrokerLink {
       immediateSends(push)
       const sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: hwm })
       sub.connect(svc.replies)
-      sub.subscribe(uuid + ' ')
-      this.services.set(name, new ServiceLink(name, svc.protocol, svc.batch, push, sub, config.acceptor.sendQueue))
+      this.services.set(name, new ServiceLink(name, svc.protocol, svc.batch, push, sub, config.acceptor.sendQueue, config.acceptor.noticeRate))
     }
+  }
+
+  /** Subscribes every service's reply socket to `sender` (or drops it). */
+  subscribe (sender: string, on: boolean): void {
+    for (const link of this.services.values()) link.subscribe(sender, on)
   }
 
   /** Starts the reply and status loops; resolves at the first status or after `waitMs`. */
@@ -191,6 +237,11 @@ export class BrokerLink {
     return link.handlers > 0 && Date.now() - this.#lastStatus <= this.#staleMs
   }
 
+  /** True when no status arrived within the staleness window (broker gone or hung). */
+  silent (): boolean {
+    return Date.now() - this.#lastStatus > this.#staleMs
+  }
+
   async #readStatus (): Promise<void> {
     for await (const [msg] of this.#status) {
       const status = msg && decodeStatus(msg)
@@ -198,12 +249,17 @@ export class BrokerLink {
         this.#log.warn('ignored a malformed status message')
         continue
       }
-      if (status.boot !== this.#boot) {
-        if (this.#boot) this.#log.info('broker restarted', { boot: status.boot })
-        this.#boot = status.boot
-      }
+      const restarted = this.#boot !== '' && status.boot !== this.#boot
+      if (restarted) this.#log.info('broker restarted', { boot: status.boot })
+      this.#boot = status.boot
+      const lastHeard = this.#lastStatus
       this.#lastStatus = Date.now()
-      for (const [name, link] of this.services) link.handlers = status.handlers.get(name) ?? 0
+      for (const [name, link] of this.services) {
+        const before = link.handlers
+        link.handlers = status.handlers.get(name) ?? 0
+        if (restarted) this.onLoss?.(link, 'broker restarted', lastHeard)
+        else if (link.handlers < before) this.onLoss?.(link, 'handler lost', this.#lastStatus)
+      }
       if (this.#firstStatus) { this.#firstStatus(); this.#firstStatus = null }
     }
   }

@@ -124,7 +124,12 @@ export interface ExchangeActions<C> {
   bodyTimeout(ctx: C, ev: number): number
   /** Routing→Done on BAD_REQUEST: 400. */
   badRequest(ctx: C, ev: number): number
-  /** Routing/Receiving/Queueing→Done on UNAVAILABLE: 503 (no handler, broker down, maintenance). */
+  /**
+   * Routing/Receiving/Queueing→Done on UNAVAILABLE: 503 (no handler, broker down, queue
+   * full, maintenance). Waiting/Responding→Done too: shutdown's drain deadline, or a lost
+   * handler or broker restart cutting a fresh exchange; a response already started is
+   * ended (last chunk) or closed instead.
+   */
   unavailable(ctx: C, ev: number): number
   /** Routing→Upgrading on HANDSHAKE: send WEBSOCKET_HANDSHAKE (body: the accept key), arm the route's timeout. Returns 0 or UNAVAILABLE. */
   handshake(ctx: C, ev: number): number
@@ -193,7 +198,8 @@ export const EXCHANGE_TABLE = {
     CLOSE: ['close', 'Done'],
     FAILED: ['fail', 'Done'],
     PING: ['ping', 'Waiting'],
-    CANCEL: ['cancel', 'Done']
+    CANCEL: ['cancel', 'Done'],
+    UNAVAILABLE: ['unavailable', 'Done'] // shutdown deadline, lost handler or broker
   },
   Responding: {
     REPLY: ['writeReply', 'Responding'],
@@ -205,6 +211,7 @@ export const EXCHANGE_TABLE = {
     TIMEOUT: ['timeout', 'Done'],
     PING: ['ping', 'Responding'],
     CANCEL: ['cancel', 'Done'],
+    UNAVAILABLE: ['unavailable', 'Done'],
     UPGRADE: ['upgrade', 'Open']
   },
   Upgrading: {

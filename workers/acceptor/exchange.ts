@@ -13,6 +13,7 @@ import type { Headers } from '../../shared/protocol/request.js'
 import { ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js'
 import type { Route } from './router.js'
 import type { ServiceLink } from './broker-link.js'
+import type { Sender } from './senders.js'
 import { Ev, St } from './exchange-fsm.js'
 import type { WsState } from './websocket.js'
 
@@ -51,6 +52,10 @@ export class Exchange implements ResponseSink {
   bodySince = 0
   /** The request was handed to the broker: its end must be told to the handler. */
   sent = false
+  /** The wire sender it was sent under (replies must name it). */
+  sender: Sender | null = null
+  /** Why UNAVAILABLE (a `Cause` of actions.ts; 0 = maintenance filter). */
+  cause = 0
   deadline = 0
 
   // The response.
@@ -91,6 +96,7 @@ export class Exchange implements ResponseSink {
   #onWritableFn: ((offset: number) => boolean) | null = null
   #corkedTimeoutFn: (() => void) | null = null
   #corkedKeepAliveFn: (() => void) | null = null
+  #corkedUnavailableFn: (() => void) | null = null
   readonly corkedReply: () => void
   writableOk = true
 
@@ -131,6 +137,10 @@ export class Exchange implements ResponseSink {
     return (this.#corkedKeepAliveFn ??= () => { this.keepAlive() })
   }
 
+  get corkedUnavailable (): () => void {
+    return (this.#corkedUnavailableFn ??= () => { this.owner.run(this, Ev.UNAVAILABLE) })
+  }
+
   /** The response parser, reset for this exchange on first use. */
   get parser (): ResponseParser {
     const parser = (this.#parser ??= new ResponseParser())
@@ -160,6 +170,8 @@ export class Exchange implements ResponseSink {
     this.body = null
     this.bodyLength = 0
     this.sent = false
+    this.sender = null
+    this.cause = 0
     this.deadline = 0
     this.reply = null
     this.parsing = false
@@ -306,6 +318,10 @@ export class Exchange implements ResponseSink {
       if (head.connectionClose && this.pending !== null) {
         res.end(this.pending, true)
         this.pending = null
+        this.#ended()
+      } else if (head.contentLength === 0) {
+        // No body byte ever comes to end it (a GET answered `Content-Length: 0`).
+        res.end(undefined, head.connectionClose)
         this.#ended()
       }
       // Otherwise tryEnd finishes the response when the last byte is taken.

@@ -5,7 +5,13 @@ import { Acceptor } from './acceptor.js'
 
 const log = createLogger('acceptor')
 const config = await loadConfigOrExit(log)
-const acceptor = new Acceptor(config, log)
+// For tests of the id wrap only: the first connection id (default 1).
+const firstId = Number(process.env.SWITCHBOARD_TEST_FIRST_ID ?? 1)
+if (!Number.isInteger(firstId) || firstId < 1 || firstId > 0xffffffff) {
+  log.error('SWITCHBOARD_TEST_FIRST_ID must be an integer from 1 to 4294967295', { value: process.env.SWITCHBOARD_TEST_FIRST_ID })
+  process.exit(78)
+}
+const acceptor = new Acceptor(config, log, { lastId: firstId - 1 })
 try {
   await acceptor.start()
 } catch (err) {

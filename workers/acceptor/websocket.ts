@@ -23,6 +23,7 @@ import type { WebSocketBehavior } from 'uWebSockets.js'
 import type { Acceptor } from './acceptor.js'
 import type { Exchange } from './exchange.js'
 import { Ev, St, type ExchangeActions, type HttpActions, type WsActions } from './exchange-fsm.js'
+import { Cause } from './actions.js'
 
 type UwsContext = Parameters<NonNullable<WebSocketBehavior<unknown>['upgrade']>>[2]
 
@@ -174,7 +175,7 @@ export function createWsActions (acceptor: Acceptor, http: HttpActions<Exchange>
   const maxMessage = acceptor.config.acceptor.wsMaxMessage
 
   const notify = (ex: Exchange): void => {
-    if (ex.sent && ex.link !== null) acceptor.notifyDisconnect(ex.link, ex.id)
+    if (ex.sent && ex.link !== null && ex.sender !== null) acceptor.notifyDisconnect(ex.link, ex.id, ex.sender.wire)
   }
   /** Closes the socket from our side (uWS runs the close callback inside end()/close()). */
   const shut = (wsx: WsState, code: number, reason: Buffer | string): void => {
@@ -218,12 +219,18 @@ export function createWsActions (acceptor: Acceptor, http: HttpActions<Exchange>
       const wsx = ex.wsx!
       if (svc === null || !link.available(svc)) return Ev.UNAVAILABLE
       ex.headers.METHOD = 'WEBSOCKET_HANDSHAKE'
-      const msg = encodeRequest(acceptor.sender, ex.id, ex.path, ex.headers, Buffer.from(acceptKey(wsx.key), 'latin1'), svc.protocol)
-      buildTemplate(wsx, acceptor.sender, ex, svc.protocol)
+      const sender = acceptor.senders.current
+      const msg = encodeRequest(sender.wire, ex.id, ex.path, ex.headers, Buffer.from(acceptKey(wsx.key), 'latin1'), svc.protocol)
+      buildTemplate(wsx, sender.wire, ex, svc.protocol)
       ex.headers = kNoHeaders
       ex.path = ex.host = ex.method = ex.remote = ''
-      if (!svc.send(msg)) return Ev.UNAVAILABLE
+      if (!svc.send(msg)) {
+        ex.cause = Cause.QueueFull
+        return Ev.UNAVAILABLE
+      }
       ex.sent = true
+      ex.sender = sender
+      sender.live++
       acceptor.exchanges.set(ex.id, ex)
       timeouts.arm(ex, ex.route!.timeoutMs)
       return 0
