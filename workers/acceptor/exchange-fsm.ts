@@ -13,6 +13,9 @@
  *      BAD_REQUEST UNAVAILABLE REMOTE_CLOSE TIMEOUT    REMOTE_CLOSE      FAILED REMOTE_CLOSE CLOSE FAILED REMOTE_CLOSE
  *                                                                        CANCEL             CANCEL
  *  Waiting and Responding also take PING (⟲, an `X` ctl keep-alive).
+ *  TOO_LARGE, BAD_REQUEST and Receiving's TIMEOUT go to Closing instead of Done: their answer
+ *  (413, 400, 408, with `Connection: close`) is written on FLUSH, once the turn ends; a
+ *  pipelined request behind it makes uWS.js close the connection (REMOTE_CLOSE) unseen.
  *  any (state, event) pair not in the table ─▶ Error: `error` runs, the machine stops
  * ```
  * `npm run fsm -- dot|mermaid` prints the full diagram.
@@ -22,12 +25,12 @@ import { compile, type Context, type Machine, type MachineDef, type Table } from
 /** Event names, numbered from 1 in this order (0 = no event: wait for I/O). Never reorder: append. */
 export const EVENTS = [
   'OPEN', 'HANDLER', 'NOT_FOUND', 'TOO_LARGE', 'BAD_REQUEST', 'UNAVAILABLE', 'REQ_RECV', 'REQ_SENT', 'REPLY',
-  'WRITABLE', 'RESP_SENT', 'REMOTE_CLOSE', 'TIMEOUT', 'CLOSE', 'FAILED', 'PING', 'CANCEL'
+  'WRITABLE', 'RESP_SENT', 'REMOTE_CLOSE', 'TIMEOUT', 'CLOSE', 'FAILED', 'PING', 'CANCEL', 'FLUSH'
 ] as const
 export type EventName = typeof EVENTS[number]
 
 /** State names, numbered from 0 in this order. */
-export const STATES = ['Start', 'Routing', 'Receiving', 'Queueing', 'Waiting', 'Responding', 'Done', 'Error'] as const
+export const STATES = ['Start', 'Routing', 'Receiving', 'Queueing', 'Waiting', 'Responding', 'Done', 'Error', 'Closing'] as const
 export type StateName = typeof STATES[number]
 
 /** Event numbers (`EVENTS.indexOf(name) + 1`; a test checks they agree). */
@@ -48,7 +51,8 @@ export const Ev = {
   CLOSE: 14,
   FAILED: 15,
   PING: 16,
-  CANCEL: 17
+  CANCEL: 17,
+  FLUSH: 18
 } as const satisfies Record<EventName, number>
 export type ExchangeEvent = typeof Ev[EventName]
 
@@ -61,7 +65,8 @@ export const St = {
   Waiting: 4,
   Responding: 5,
   Done: 6,
-  Error: 7
+  Error: 7,
+  Closing: 8
 } as const satisfies Record<StateName, number>
 export type ExchangeState = typeof St[StateName]
 
@@ -103,12 +108,18 @@ export interface ExchangeActions<C> {
   cancel(ctx: C, ev: number): number
   /** Routing→Done on NOT_FOUND: 404. */
   notFound(ctx: C, ev: number): number
-  /** Routing/Receiving→Done on TOO_LARGE: 413. */
+  /** Routing/Receiving→Closing on TOO_LARGE: 413, written on FLUSH. Returns 0. */
   tooLarge(ctx: C, ev: number): number
-  /** Receiving→Done on TIMEOUT: the body stalled for `acceptor.bodyTimeoutMs`; 408 and close. */
+  /** Receiving→Closing on TIMEOUT: the body stalled for `acceptor.bodyTimeoutMs`; 408, written on FLUSH. Returns 0. */
   bodyTimeout(ctx: C, ev: number): number
-  /** Routing→Done on BAD_REQUEST: 400. */
+  /** Routing→Closing on BAD_REQUEST: 400, written on FLUSH. Returns 0. */
   badRequest(ctx: C, ev: number): number
+  /**
+   * Closing→Done on FLUSH (after the turn that chose the answer): write it with
+   * `Connection: close`. Until then the response is pending, so uWS.js closes the
+   * connection itself if a pipelined request follows, before JavaScript sees it.
+   */
+  flushAnswer(ctx: C, ev: number): number
   /** Routing/Receiving/Queueing→Done on UNAVAILABLE: 503 (no handler, broker down, maintenance). */
   unavailable(ctx: C, ev: number): number
   /**
@@ -129,16 +140,21 @@ export const EXCHANGE_TABLE = {
   Routing: {
     HANDLER: ['readBody', 'Receiving'],
     NOT_FOUND: ['notFound', 'Done'],
-    TOO_LARGE: ['tooLarge', 'Done'],
-    BAD_REQUEST: ['badRequest', 'Done'],
+    TOO_LARGE: ['tooLarge', 'Closing'],
+    BAD_REQUEST: ['badRequest', 'Closing'],
     UNAVAILABLE: ['unavailable', 'Done'] // the maintenance filter rewrites HANDLER to this
   },
   Receiving: {
     REQ_RECV: ['toHandler', 'Queueing'],
-    TOO_LARGE: ['tooLarge', 'Done'],
+    TOO_LARGE: ['tooLarge', 'Closing'],
     UNAVAILABLE: ['unavailable', 'Done'],
     REMOTE_CLOSE: ['abort', 'Done'],
-    TIMEOUT: ['bodyTimeout', 'Done']
+    TIMEOUT: ['bodyTimeout', 'Closing']
+  },
+  // Answers that close the connection (400, 408, 413) wait here for the end of the turn.
+  Closing: {
+    FLUSH: ['flushAnswer', 'Done'],
+    REMOTE_CLOSE: ['abort', 'Done']
   },
   Queueing: {
     REQ_SENT: ['wait', 'Waiting'],
