@@ -51,7 +51,7 @@ test.serial('an acceptor refuses a port another acceptor holds, unless both shar
 })
 
 test.serial('sharePort: two acceptors on one port both serve, each with its own UUID', async (t) => {
-  // A fixed port: Linux lets no second socket join a port the first got from port 0.
+  // A fixed port, as users run it.
   const port = await freePort()
   const sys = await startSystem(t, { handlers: 1, env: { SWITCHBOARD_SHARE_PORT: '1', SWITCHBOARD_PORT: String(port) } })
   const second = sys.node('acceptor-2', 'workers/acceptor/main.ts', [], { SWITCHBOARD_PORT: String(sys.port) })
