@@ -3,17 +3,7 @@
  * vs shared listening ports, batched Switchboard-only links.
  */
 import test from 'ava'
-import { createServer } from 'node:net'
-import { startSystem } from '../helpers/system.js'
-
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    }).on('error', reject)
-  })
-}
+import { freePort, startSystem } from '../helpers/system.js'
 
 test.serial('maintenance mode: the filter turns every routed request into 503; 404 still 404', async (t) => {
   const sys = await startSystem(t, {
