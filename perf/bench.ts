@@ -23,6 +23,21 @@ import { ensureTool } from './lib/tools.js'
 import { runWrk } from './lib/wrk.js'
 import { formatBudgets, formatTargets } from './lib/targets.js'
 import { intEnv } from './lib/env.js'
+import { parseArgs } from './lib/cli.js'
+
+parseArgs(`usage: npm run bench            (no arguments; knobs are env variables)
+  DURATION=10        seconds of each timed wrk run
+  REPEATS=2          rounds; each runs every contender once, in order
+  CONNS=1,50,256     wrk keep-alive connection counts
+  ONLY=a,b           only these contenders: ${contenders.map((c) => c.name).join(', ')}
+  WARMUP=2           seconds of untimed load after each start
+  M2_ACCESS_LOG=1    give Mongrel2 its access log back
+  SB_THREADS=0       handler host threads for sb-ts-* (0, 1, 2, 4)
+  SB_PROTOCOL=json   header encoding (json, tnetstring, msgpack)
+  SB_TRANSPORT=tcp   handler endpoints (tcp, ipc); SB_LINK=ipc acceptor-broker links (ipc, tcp)
+e.g. DURATION=5 REPEATS=3 ONLY=uws-raw,sb-ts-1 npm run bench
+Prints one table; saves perf/out/bench-<date>.json and .md. Details: perf/README.md
+`)
 
 const kDuration = intEnv('DURATION', 10, 1)
 const kRepeats = intEnv('REPEATS', 2, 1)

@@ -51,7 +51,7 @@ function echo (req: Request) {
 }
 
 function wait (req: Request, ctx: Context): undefined {
-  hold(req.sender, req.id)
+  if (!hold(req.sender, req.id)) return undefined // its client already left
   // Answer with 204 before the route's 30 s reply timeout would answer 504.
   setTimeout(() => {
     if (claim(req.sender, req.id, process.pid)) ctx.reply({ status: 204 })

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """A Mongrel2-protocol handler using only Debian's python3-zmq (no Switchboard code).
-Usage: python3 handler.py [send_spec] [recv_spec]   (defaults: the demo service)."""
+Usage: /usr/bin/python3 handler.py [send_spec] [recv_spec]   (defaults: the demo service).
+Debian's python3-zmq is for the system python3; another python3 needs `pip install pyzmq`."""
 import json, sys, zmq
 
 send_spec = sys.argv[1] if len(sys.argv) > 1 else 'tcp://127.0.0.1:9997'

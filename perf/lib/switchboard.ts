@@ -82,7 +82,7 @@ export interface RunningSwitchboard {
 const kStartTimeoutMs = 30_000
 
 /** Env overrides that would silently change the generated config: blanked (empty = unset). */
-function blankSwitchboardEnv (): Record<string, string> {
+export function blankSwitchboardEnv (): Record<string, string> {
   const env: Record<string, string> = {}
   for (const key of Object.keys(process.env)) if (key.startsWith('SWITCHBOARD_')) env[key] = ''
   return env
@@ -97,7 +97,7 @@ function currentLog (proc: Proc): string {
 }
 
 /** Polls `proc`'s log until `test` holds; rejects on timeout or when a watched process exits. */
-async function waitForLog (proc: Proc, what: string, test: (log: string) => boolean, watch: readonly Proc[]): Promise<void> {
+export async function waitForLog (proc: Proc, what: string, test: (log: string) => boolean, watch: readonly Proc[]): Promise<void> {
   const deadline = Date.now() + kStartTimeoutMs
   for (;;) {
     if (test(currentLog(proc))) return

@@ -98,7 +98,11 @@ export interface HandlerConfig {
   threads: number
   /** piscina `concurrentTasksPerWorker`. Default 16. */
   concurrentTasksPerWorker: number
-  /** Per-request limit in a worker, milliseconds. Default 10000. */
+  /**
+   * Per-request limit in ms, from the handler call until its value or promise settles: past
+   * it that request alone gets 500. A worker stuck that long is replaced (its in-flight
+   * requests get 500). Default 10000.
+   */
   taskTimeoutMs: number
   /** Requests per pool task. Default 32. */
   maxBatch: number

@@ -52,3 +52,16 @@ export function toMermaid (def: MachineDef): string {
   )
   return lines.join('\n') + '\n'
 }
+
+/** A plain table, one edge a row (`from  event  action  to`), for reading in a terminal. */
+export function toText (def: MachineDef): string {
+  check(def)
+  const rows = [['from', 'event', 'action', 'to'], ...edgesOf(def).map((e) => [e.from, e.event, e.action, e.to])]
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)))
+  const lines = [
+    `${summary(def)}; starts in ${def.initial}, ends in ${def.final}; any (state, event) pair not listed goes to ${def.error}`,
+    '',
+    ...rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  '))
+  ]
+  return lines.join('\n') + '\n'
+}

@@ -2,7 +2,7 @@ import test from 'ava'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { compile, Fault, type Filter } from '../../shared/fsm/machine.js'
-import { toDot, toMermaid } from '../../shared/fsm/render.js'
+import { toDot, toMermaid, toText } from '../../shared/fsm/render.js'
 import {
   createExchangeMachine, EVENTS, Ev, EXCHANGE, EXCHANGE_TABLE, eventName, St, STATES, stateName,
   type EventName, type ExchangeActionName, type ExchangeActions, type ExchangeTable
@@ -441,11 +441,26 @@ test('fsm-print mermaid prints the Mermaid diagram', async t => {
   t.is(r.stdout, toMermaid(EXCHANGE))
 })
 
-test('fsm-print with a bad or missing argument prints usage on stderr and exits 2', async t => {
-  for (const args of [['svg'], [], ['dot', 'extra']]) {
+test('fsm-print with no argument prints the edge table and how to get a diagram', async t => {
+  for (const args of [[], ['text']]) {
+    const r = await cli(...args)
+    t.is(r.code, 0, args.join(' '))
+    t.true(r.stdout.startsWith(toText(EXCHANGE)), r.stdout)
+    t.regex(r.stdout, /npm run fsm \[-- text\|mermaid\|dot\]/)
+    t.is(r.stderr, '')
+  }
+})
+
+test('fsm-print --help prints usage and exits 0; a bad argument prints usage on stderr and exits 2', async t => {
+  for (const flag of ['--help', '-h']) {
+    const r = await cli(flag)
+    t.is(r.code, 0)
+    t.regex(r.stdout, /^usage: npm run fsm \[-- text\|mermaid\|dot\]/)
+  }
+  for (const args of [['svg'], ['dot', 'extra']]) {
     const r = await cli(...args)
     t.is(r.code, 2, args.join(' '))
     t.is(r.stdout, '')
-    t.regex(r.stderr, /usage: node --import tsx workers\/acceptor\/fsm-print\.ts dot\|mermaid/)
+    t.regex(r.stderr, /unknown arguments[\s\S]*usage: npm run fsm \[-- text\|mermaid\|dot\]/)
   }
 })

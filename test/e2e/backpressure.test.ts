@@ -7,7 +7,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { connect } from 'node:net'
 import { dechunk } from '../helpers/raw-http.js'
-import { startSystem } from '../helpers/system.js'
+import { bothModes, startSystem } from '../helpers/system.js'
 
 /** Sends one GET, stops reading for `pauseMs`, then reads until the connection idles. */
 function slowGet (port: number, path: string, pauseMs: number, expected: number): Promise<{ head: string, body: Buffer, closed: boolean }> {
@@ -56,17 +56,17 @@ async function bigToPausedClient (t: ExecutionContext, parts: number, size: numb
   t.is((await fetch(sys.url + '/after')).status, 200)
 }
 
-test.serial('a 4 MiB Content-Length body over 4 messages reaches a client that pauses reading', async (t) => {
+bothModes(test, 'a 4 MiB Content-Length body over 4 messages reaches a client that pauses reading', async (t) => {
   await bigToPausedClient(t, 4, 1 << 20, false)
 })
 
-test.serial('batched service: 2 MiB in 8 replies, packed into reply batch frames, reaches a paused client whole', async (t) => {
+bothModes(test, 'batched service: 2 MiB in 8 replies, packed into reply batch frames, reaches a paused client whole', async (t) => {
   // The host packs one acceptor's replies into frames of at most 1 MiB; the acceptor keeps
   // views into them while the client does not read.
   await bigToPausedClient(t, 8, 1 << 18, true)
 })
 
-test.serial('a 4 MiB chunked body over 4 messages reaches a client that pauses reading', async (t) => {
+bothModes(test, 'a 4 MiB chunked body over 4 messages reaches a client that pauses reading', async (t) => {
   const sys = await startSystem(t, { app: 'test/fixtures/behaviours.ts' })
   const size = 1 << 20
   const r = await slowGet(sys.port, `/bigchunked?parts=4&size=${size}`, 800, 4 * size)
@@ -74,7 +74,7 @@ test.serial('a 4 MiB chunked body over 4 messages reaches a client that pauses r
   checkParts(t, dechunk(r.body).data, 4, size)
 })
 
-test.serial('a client slower than acceptor.maxQueuedBytes allows is cut off; others are served', async (t) => {
+bothModes(test, 'a client slower than acceptor.maxQueuedBytes allows is cut off; others are served', async (t) => {
   const sys = await startSystem(t, {
     app: 'test/fixtures/behaviours.ts',
     config: { acceptor: { port: 0, drainMs: 1000, maxQueuedBytes: 1 << 20 } }

@@ -4,16 +4,16 @@
  */
 import test from 'ava'
 import { rawRequest, RawClient } from '../helpers/raw-http.js'
-import { startSystem } from '../helpers/system.js'
+import { bothModes, startSystem } from '../helpers/system.js'
 
-test.serial('GET /hello through broker and handler host', async (t) => {
+bothModes(test, 'GET /hello through broker and handler host', async (t) => {
   const sys = await startSystem(t)
   const res = await fetch(sys.url + '/hello')
   t.is(res.status, 200)
   t.is(await res.text(), 'Hello World\n')
 })
 
-test.serial('POST body and headers reach the handler as Mongrel2 sends them', async (t) => {
+bothModes(test, 'POST body and headers reach the handler as Mongrel2 sends them', async (t) => {
   const sys = await startSystem(t)
   const res = await fetch(sys.url + '/echo?x=1&y=2', {
     method: 'POST', body: 'payload bytes', headers: { 'X-Dup': 'one', 'Content-Type': 'text/plain' }
@@ -30,14 +30,14 @@ test.serial('POST body and headers reach the handler as Mongrel2 sends them', as
   })
 })
 
-test.serial('repeated headers arrive as an array', async (t) => {
+bothModes(test, 'repeated headers arrive as an array', async (t) => {
   const sys = await startSystem(t)
   const r = await rawRequest(sys.port, 'GET /echo HTTP/1.1\r\nHost: x\r\nX-Dup: one\r\nX-Dup: two\r\n\r\n', (d) => d.includes('}'))
   const body = JSON.parse(r.data.slice(r.data.indexOf('\r\n\r\n') + 4)) as { headers: Record<string, unknown> }
   t.deepEqual(body.headers['x-dup'], ['one', 'two'])
 })
 
-test.serial('keep-alive: two requests on one connection get two responses and it stays open', async (t) => {
+bothModes(test, 'keep-alive: two requests on one connection get two responses and it stays open', async (t) => {
   const sys = await startSystem(t, { app: 'test/fixtures/behaviours.ts' })
   const c = new RawClient(sys.port)
   t.teardown(() => c.destroy())
@@ -90,7 +90,7 @@ test.serial('503 when no handler is connected, 200 once one is', async (t) => {
   t.true(seen > 0 && seen < 1500, `503 after ${seen} ms`)
 })
 
-test.serial('504 when the handler does not reply within the route timeout', async (t) => {
+bothModes(test, '504 when the handler does not reply within the route timeout', async (t) => {
   const sys = await startSystem(t, {
     app: 'test/fixtures/behaviours.ts',
     config: { hosts: [{ name: 'localhost', matching: '', routes: { '/': 'demo', '/hold': { service: 'demo', timeoutMs: 400 } } }] }

@@ -3,7 +3,7 @@
  * vs shared listening ports, batched Switchboard-only links.
  */
 import test from 'ava'
-import { freePort, startSystem } from '../helpers/system.js'
+import { bothModes, freePort, startSystem } from '../helpers/system.js'
 
 test.serial('maintenance mode: the filter turns every routed request into 503; 404 still 404', async (t) => {
   const sys = await startSystem(t, {
@@ -56,7 +56,7 @@ test.serial('sharePort: two acceptors on one port both serve, each with its own 
   t.is(senders.size, 2)
 })
 
-test.serial('batched service: many requests per ZeroMQ message reach the handler host and all get answers', async (t) => {
+bothModes(test, 'batched service: many requests per ZeroMQ message reach the handler host and all get answers', async (t) => {
   const sys = await startSystem(t, { batch: true })
   const answers = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
     const res = await fetch(`${sys.url}/echo?n=${i}`)

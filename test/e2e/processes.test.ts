@@ -4,25 +4,16 @@
  * the acceptor's graceful drain.
  */
 import { existsSync, readdirSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { RawClient } from '../helpers/raw-http.js'
 import { acceptorUuid, attachSpy } from '../helpers/spy.js'
-import { findPython, kRoot, Proc, startSystem, System, waitUntil } from '../helpers/system.js'
+import { bothModes, findPython, groupAlive, kRoot, probePort, Proc, startSystem, System, waitUntil } from '../helpers/system.js'
 
 const kHello = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** 'ECONNREFUSED' when nothing listens on the port, 'connected' otherwise. */
-function probePort (port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1')
-    s.once('connect', () => { s.destroy(); resolve('connected') })
-    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message))
-  })
-}
 
 async function freePort (): Promise<number> {
   const server = createServer()
@@ -32,7 +23,7 @@ async function freePort (): Promise<number> {
   return port
 }
 
-test.serial('long-poll across processes: held by one handler host, answered by another', async (t) => {
+bothModes(test, 'long-poll across processes: held by one handler host, answered by another', async (t) => {
   const sys = await startSystem(t, { handlers: 2 })
   const pids = sys.procs.filter((p) => p.name === 'handler').map((p) => String(p.pid))
   const dir = sys.env.SWITCHBOARD_DEMO_DIR!
@@ -94,15 +85,6 @@ async function startForeman (t: ExecutionContext, formation: string[]): Promise<
   })
   const m = await nf.waitFor(/acceptor\.1 .*listening url=http:\/\/127\.0\.0\.1:(\d+)\//, 20000)
   return { nf, sys, port: Number(m[1]) }
-}
-
-function groupAlive (pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 test.serial('foreman: `nf start` runs the Procfile; GET /hello works; SIGINT stops the whole group', async (t) => {

@@ -10,10 +10,8 @@ import { startSystem } from '../helpers/system.js'
 
 const kApp = 'test/fixtures/sse-app.ts'
 
-// Late replies (from timers, after the handler returned) need the host's worker-thread fix
-// (issue 11, defect 1); until it is merged these run with threads: 0 only. Add 2 (the
-// default) to this list once it is.
-const kThreads = [0]
+// Late replies (from timers, after the handler returned): the default pool of 2 threads and inline.
+const kThreads = [2, 0]
 
 for (const threads of kThreads) {
   const config = { handler: { threads } }

@@ -5,11 +5,11 @@
  * the acceptor listens on port 0, so tests never collide on ports.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { ExecutionContext } from 'ava'
+import type { ExecutionContext, TestFn } from 'ava'
 
 export const kRoot = resolve(import.meta.dirname, '../..')
 
@@ -78,6 +78,8 @@ export interface SystemOptions {
   protocol?: 'json' | 'tnetstring' | 'msgpack'
   /** Demo service: many requests per ZeroMQ message (services.demo.batch). */
   batch?: boolean
+  /** handler.threads of the TS handler hosts; default: t.context.threads (see bothModes), else the config default (2). */
+  threads?: number
 }
 
 export interface ServiceEndpoints { sendSpec: string; recvSpec: string; requests: string; replies: string }
@@ -99,11 +101,13 @@ export class System {
       requests: `ipc://${this.dir}/requests`,
       replies: `ipc://${this.dir}/replies`
     }
+    const extra = opts.config ?? {}
     const config = {
       acceptor: { port: 0, drainMs: 1000 },
       broker: { status: `ipc://${this.dir}/status` },
       services: { demo: { ...this.demo, protocol: opts.protocol ?? 'json', batch: opts.batch ?? false } },
-      ...opts.config
+      ...extra,
+      ...(opts.threads === undefined ? {} : { handler: { ...(extra.handler as object | undefined), threads: opts.threads } })
     }
     this.configFile = join(this.dir, 'config.json')
     writeFileSync(this.configFile, JSON.stringify(config, null, 2))
@@ -163,7 +167,8 @@ export class System {
 
 /** Broker + acceptor + handlers, stopped in t.teardown whatever happens. */
 export async function startSystem (t: ExecutionContext, opts: SystemOptions = {}): Promise<System> {
-  const sys = new System(opts)
+  const threads = opts.threads ?? (t.context as { threads?: number } | undefined)?.threads
+  const sys = new System({ ...opts, threads })
   t.teardown(() => sys.stop())
   await sys.startBroker()
   const handlers = opts.handlers ?? 1
@@ -198,4 +203,74 @@ export function findPython (): string | null {
     if (spawnSync(candidate, ['-c', 'import zmq'], { stdio: 'ignore' }).status === 0) return candidate
   }
   return null
+}
+
+/** 'ECONNREFUSED' when nothing listens on the port, 'connected' otherwise. */
+export function probePort (port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1')
+    s.once('connect', () => { s.destroy(); resolve('connected') })
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message))
+  })
+}
+
+/** Whether any process of the group `pgid` is still alive. */
+export function groupAlive (pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The handler host's two ways to run an app: its default pool (2 worker threads) and inline. */
+export const kHostModes = [{ threads: 2, tag: 'threads 2 (default)' }, { threads: 0, tag: 'threads 0' }] as const
+
+/**
+ * Registers a serial test once per handler-host mode: `title [threads 2 (default)]` and
+ * `title [threads 0]`. startSystem takes the mode from t.context unless given `threads`.
+ */
+export function bothModes (test: TestFn, title: string, impl: (t: ExecutionContext, threads: number) => Promise<void>): void {
+  for (const mode of kHostModes) {
+    test.serial(`${title} [${mode.tag}]`, async (t) => {
+      (t.context as { threads?: number }).threads = mode.threads
+      await impl(t, mode.threads)
+    })
+  }
+}
+
+const kDefaultPortsLock = join(tmpdir(), 'swb-default-ports.lock.d')
+
+/**
+ * Holds the machine-wide lock on Switchboard's default ports (6767, 9993–9997) until the
+ * test ends: ava runs test files in parallel, and tests of the default configuration (what
+ * `npm start` runs) must not meet each other there. A lock left by a dead process is taken over.
+ */
+export async function holdDefaultPorts (t: ExecutionContext, ms = 120_000): Promise<void> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    try {
+      mkdirSync(kDefaultPortsLock)
+      writeFileSync(join(kDefaultPortsLock, 'pid'), String(process.pid))
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      let owner = 0
+      try { owner = Number(readFileSync(join(kDefaultPortsLock, 'pid'), 'utf8')) } catch {}
+      if (owner > 0 && !processAlive(owner)) rmSync(kDefaultPortsLock, { recursive: true, force: true })
+      else if (Date.now() > deadline) throw new Error(`the default ports stayed locked by pid ${owner} for ${ms} ms`)
+      else await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+  t.teardown(() => { rmSync(kDefaultPortsLock, { recursive: true, force: true }) })
+}
+
+function processAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }

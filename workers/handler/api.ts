@@ -64,7 +64,21 @@ export interface Response {
 export type HandlerResult = Response | string | Uint8Array | undefined | void
 
 export interface Context {
-  /** Answer this request: a Response, text (200 text/plain) or raw HTTP bytes (Uint8Array). */
+  /**
+   * Aborts, in the thread that ran this request, when its exchange ends: the client left or
+   * the route timed out (the acceptor's disconnect notice; the handler host sends it to
+   * the thread holding the exchange), the handler ran past `handler.taskTimeoutMs` (reason:
+   * a TimeoutError; the client got a 500), or this thread ended it (`reply`, `close` of its
+   * id, a throw). Stop timers and streams on it; pass it to fetch(). It does not abort when
+   * another thread or process answers the exchange with `deliver`, so a thread forgets its
+   * oldest held exchanges past 50,000 (their signals then never abort).
+   */
+  readonly signal: AbortSignal
+  /**
+   * Answer this request: a Response, text (200 text/plain) or raw HTTP bytes (Uint8Array).
+   * Ends the exchange (the signal aborts); dropped once the exchange is gone (disconnect,
+   * limit). Callable after the handler returned, from a timer, say.
+   */
   reply (res: Response | string | Uint8Array): void
   /** Send raw bytes (an HTTP response, a chunk of a stream) to any exchanges of one acceptor. */
   deliver (sender: string, ids: readonly number[], bytes: Uint8Array | string): void
@@ -74,7 +88,11 @@ export interface Context {
 
 export type Handler = (req: Request, ctx: Context) => HandlerResult | Promise<HandlerResult>
 
-/** Optional named export `onDisconnect`: an exchange the app saw ended without its reply. */
+/**
+ * Optional named export `onDisconnect`: an exchange the app saw ended without its reply.
+ * Runs once per disconnect notice: in the thread holding the exchange (whose `ctx` it gets,
+ * signal already aborted), else in any one thread.
+ */
 export type DisconnectHandler = (sender: string, id: number, ctx: Context) => void | Promise<void>
 
 // A run of escapes splits around control-character escapes, which are kept as sent.

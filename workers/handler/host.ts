@@ -11,8 +11,11 @@
  * Request batch frames are split here; plain request frames are taken as they are.
  * In-flight batches are bounded; past the bound the host stops reading, the PULL
  * queue fills and the broker's PUSH sends to other handlers instead.
+ *
+ * Disconnect notices go to the worker that holds their exchange (holders.ts); the
+ * per-request limit is kept by each thread's Runner (runner.ts) and, for a worker whose
+ * event loop is stuck, by holders.ts.
  */
-import { BroadcastChannel } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import * as zmq from 'zeromq'
@@ -20,14 +23,24 @@ import type { Config } from '../../shared/config/types.js'
 import type { Logger } from '../../shared/log.js'
 import { batchEnd, encodeReplyBatch, isRequestBatch, splitBatch } from '../../shared/protocol/batch.js'
 import { encodeReply, senderEnd } from '../../shared/protocol/reply.js'
+import { decodeRequest, isDisconnect } from '../../shared/protocol/request.js'
 import { immediateSends, sendNow } from '../../shared/zmq-io.js'
 import { textResponse } from './api.js'
 import { pack, unpack } from './frames.js'
-import { Outbox, loadApp, runBatch, type App } from './runner.js'
-import type { TaskInput, TaskWorkerData } from './task.js'
+import { Holders } from './holders.js'
+import { Outbox, Runner, exchangeKey, loadApp } from './runner.js'
+import type { HeldResult, TaskWorkerData } from './task.js'
 
 /** Time for subscriptions to follow the PUB handshake (they travel right behind it). */
 const kSubscribeGraceMs = 50
+/** A notice's last bytes as every acceptor writes it (request.ts encodeDisconnect): a cheap first test. */
+const kNoticeTail = Buffer.from('21:{"type":"disconnect"},')
+/**
+ * piscina's default ('sync') parks an idle worker in Atomics.wait, so its timers and
+ * intervals (late replies, SSE ticks, the liveness counter) never run between tasks.
+ * 'async' waits with Atomics.waitAsync and leaves the event loop running.
+ */
+const kAtomics = 'async'
 const kTaskFile = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './task.ts' : './task.js', import.meta.url))
 
 export class HandlerHost {
@@ -36,12 +49,12 @@ export class HandlerHost {
   readonly #pull: zmq.Pull
   readonly #pub: zmq.Publisher
   readonly #pool: Piscina | null
-  readonly #channelName = `switchboard-handler-${process.pid}`
-  readonly #channel: BroadcastChannel
+  readonly #holders: Holders | null
   readonly #maxInflight: number
   /** Send each acceptor's replies as one batch frame (the service is batched). */
   readonly #batchReplies: boolean
-  #app: App | null = null
+  /** threads: 0: the app runs here. */
+  #runner: Runner | null = null
   #pending: Buffer[] = []
   #scheduled = false
   #inflight = 0
@@ -57,6 +70,9 @@ export class HandlerHost {
     this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 1000 })
     this.#pub = new zmq.Publisher({ linger: 1000, sendHighWaterMark: config.broker.hwm })
     immediateSends(this.#pub)
+    // The liveness counter ticks a few times per limit, so a stuck worker is found within
+    // about a quarter of the limit after it.
+    const beatMs = Math.max(10, Math.min(1000, Math.floor(h.taskTimeoutMs / 4)))
     this.#pool = h.threads === 0
       ? null
       : new Piscina({
@@ -65,20 +81,29 @@ export class HandlerHost {
         maxThreads: h.threads,
         concurrentTasksPerWorker: h.concurrentTasksPerWorker,
         idleTimeout: Infinity,
-        workerData: { app: h.app } satisfies TaskWorkerData // preloaded before a worker takes tasks (task.ts)
+        atomics: kAtomics,
+        workerData: { app: h.app, limitMs: h.taskTimeoutMs, beatMs } satisfies TaskWorkerData
       })
+    this.#holders = null
+    if (this.#pool !== null) {
+      const pool = this.#pool
+      const holders = this.#holders = new Holders({
+        send: (frame) => { this.#send([frame]) },
+        anywhere: (frame) => { this.#pending.push(frame); this.#schedule() },
+        threads: () => pool.threads
+      }, log, h.taskTimeoutMs, beatMs)
+      pool.on('message', (msg: unknown) => { holders.hello(msg) })
+    }
     this.#maxInflight = Math.max(2, h.threads) * h.concurrentTasksPerWorker
     this.#batchReplies = config.services[h.service]?.batch === true
-    this.#channel = new BroadcastChannel(this.#channelName)
-    this.#channel.onmessage = (ev) => { this.#send([Buffer.from((ev as { data: Uint8Array }).data)]) }
-    this.#channel.unref()
   }
 
   async start (): Promise<void> {
     const h = this.#config.handler
     const svc = this.#config.services[h.service]!
     // Load the app here too: a broken module fails the start, not every request.
-    this.#app = await loadApp(h.app)
+    const app = await loadApp(h.app)
+    if (this.#pool === null) this.#runner = new Runner(app, h.taskTimeoutMs)
     // PUB drops what is published before the broker's subscriptions (the acceptors'
     // UUIDs) arrive. Pull requests only once the reply path is up, or the first replies
     // vanish and their clients wait for the timeout.
@@ -104,12 +129,9 @@ export class HandlerHost {
         for (let i = 0; i < frames.length; i++) {
           const frame = frames[i]!
           if (isRequestBatch(frame)) this.#takeBatch(frame)
-          else this.#pending.push(frame)
+          else this.#take(frame)
         }
-        if (!this.#scheduled) {
-          this.#scheduled = true
-          setImmediate(() => { this.#flush() })
-        }
+        this.#schedule()
         if (this.#inflight >= this.#maxInflight) await new Promise<void>((resolve) => { this.#resume = resolve })
       }
     } catch (err) {
@@ -126,7 +148,27 @@ export class HandlerHost {
       this.#log.warn('rejected a request batch', { bytes: frame.length, reason: (err as Error).message })
       return
     }
-    for (let i = 0; i < requests.length; i++) this.#pending.push(requests[i]!)
+    for (let i = 0; i < requests.length; i++) this.#take(requests[i]!)
+  }
+
+  /** A request, or a disconnect notice for the worker that holds its exchange. */
+  #take (frame: Buffer): void {
+    if (this.#holders !== null && endsWith(frame, kNoticeTail)) {
+      let notice
+      try {
+        notice = decodeRequest(frame)
+      } catch {
+        notice = null
+      }
+      if (notice !== null && isDisconnect(notice) && this.#holders.notice(frame, exchangeKey(notice.sender, notice.id))) return
+    }
+    this.#pending.push(frame)
+  }
+
+  #schedule (): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    setImmediate(() => { this.#flush() })
   }
 
   #flush (): void {
@@ -152,7 +194,7 @@ export class HandlerHost {
       const out = new Outbox((frame) => { this.#send([frame]) })
       // Synchronous apps: send this chunk's replies now, before the next chunk runs, so
       // the acceptor writes them while this host works on (no convoy of whole batches).
-      const running = runBatch(this.#app!, batch, out)
+      const running = this.#runner!.runBatch(batch, out)
       if (running !== undefined) await running
       const frames = out.frames!
       out.frames = null
@@ -160,21 +202,27 @@ export class HandlerHost {
       return
     }
     const packed = pack(batch)
-    const input: TaskInput = { app: this.#config.handler.app, channel: this.#channelName, batch: packed }
+    const holders = this.#holders!
+    const seq = holders.taskStart()
+    let held: HeldResult | null = null
     try {
-      const result = await this.#pool.run(input, {
-        transferList: [packed.buffer as ArrayBuffer],
-        signal: AbortSignal.timeout(this.#config.handler.taskTimeoutMs)
-      }) as Uint8Array
-      this.#send(unpack(Buffer.from(result.buffer, result.byteOffset, result.byteLength)))
+      const result = await this.#pool.run(packed, { transferList: [packed.buffer as ArrayBuffer] }) as Uint8Array | HeldResult
+      let replies: Uint8Array
+      if (result instanceof Uint8Array) {
+        replies = result
+      } else {
+        held = result
+        replies = result.replies
+      }
+      this.#send(unpack(Buffer.from(replies.buffer, replies.byteOffset, replies.byteLength)))
     } catch (err) {
-      // The worker threw outside a handler, crashed, or hung past the limit: piscina has
-      // replaced it. Every request of the batch gets a 500; the pool carries on.
-      const aborted = (err as Error).name === 'AbortError'
-      this.#log.error(aborted ? 'batch exceeded the per-request limit; worker replaced' : 'worker failed; replaced', {
-        requests: batch.length, limitMs: this.#config.handler.taskTimeoutMs, err
-      })
+      // The worker threw outside a handler, crashed, or was stuck in a handler past the
+      // limit (holders.ts): piscina has replaced it. Every request of the batch gets a
+      // 500; the pool carries on.
+      this.#log.error('worker failed; replaced', { requests: batch.length, limitMs: this.#config.handler.taskTimeoutMs, err })
       this.#send(batch.map(failureReply).filter((f): f is Buffer => f !== null))
+    } finally {
+      holders.taskDone(seq, held)
     }
   }
 
@@ -229,10 +277,17 @@ export class HandlerHost {
   async stop (): Promise<void> {
     this.#stopped = true
     this.#pull.close()
+    this.#holders?.stop()
     if (this.#pool !== null) await this.#pool.destroy()
-    this.#channel.close()
     this.#pub.close()
   }
+}
+
+function endsWith (frame: Buffer, tail: Buffer): boolean {
+  const start = frame.length - tail.length
+  if (start < 0) return false
+  for (let i = tail.length - 1; i >= 0; i--) if (frame[start + i] !== tail[i]) return false
+  return true
 }
 
 /** A 500 reply for a request whose batch failed; null for control messages. */

@@ -1,6 +1,6 @@
 import test from 'ava'
 import { edgesOf, type EdgeInfo, type MachineDef } from '../../../shared/fsm/machine.js'
-import { toDot, toMermaid } from '../../../shared/fsm/render.js'
+import { toDot, toMermaid, toText } from '../../../shared/fsm/render.js'
 
 const LAMP = {
   name: 'lamp',
@@ -83,4 +83,19 @@ test('rendering refuses an invalid definition', t => {
   const bad = { ...LAMP, table: { Off: { PRESS: ['light', 'Nowhere'] } } } as unknown as MachineDef
   t.throws(() => toDot(bad), { code: 'SWB_ERR_FSM_DEFINITION' })
   t.throws(() => toMermaid(bad), { code: 'SWB_ERR_FSM_DEFINITION' })
+})
+
+test('toText: a header naming initial, final and error states, then one row per edge of the table', (t) => {
+  const text = toText(LAMP)
+  const lines = text.trimEnd().split('\n')
+  t.is(lines[0], 'lamp: 5 states, 3 events, 6 edges; starts in Off, ends in Dead; any (state, event) pair not listed goes to Fault')
+  t.regex(lines[2]!, /^from\s+event\s+action\s+to$/)
+  const rows = lines.slice(3).map((l) => l.split(/\s+/)).map(([from, event, action, to]) => ({ from: from!, event: event!, action: action!, to: to! }))
+  t.deepEqual(rows, edgesOf(LAMP))
+  // Columns line up: every row's event starts where the header's does.
+  const at = lines[2]!.indexOf('event')
+  for (const l of lines.slice(3)) {
+    t.is(l[at - 1], ' ')
+    t.not(l[at], ' ')
+  }
 })
