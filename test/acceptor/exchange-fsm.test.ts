@@ -15,7 +15,7 @@ type Outcome = 'final' | 'running' | 'error'
 const kActionNames: ExchangeActionName[] = [
   'route', 'readBody', 'toHandler', 'wait', 'writeReply', 'drain', 'finish', 'timeout', 'abort', 'close', 'fail',
   'notFound', 'tooLarge', 'bodyTimeout', 'badRequest', 'unavailable', 'ping', 'cancel',
-  'handshake', 'upgrade', 'wsForward', 'wsWrite', 'wsEnd', 'wsClose', 'wsFail', 'wsTimeout', 'wsPing', 'wsCancel'
+  'handshake', 'upgrade', 'wsForward', 'wsWrite', 'wsEnd', 'wsClose', 'wsFail', 'wsTimeout', 'wsPing', 'wsCancel', 'flushAnswer'
 ]
 
 /**
@@ -81,7 +81,9 @@ test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REMOTE_CLOSE'], 'final')
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'REMOTE_CLOSE'], 'final')
 // No reply within the route's timeout (504).
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'TIMEOUT'], 'final')
-test(run, ['OPEN', 'HANDLER', 'TIMEOUT'], 'final') // a stalled request body: 408
+// A stalled request body: 408, written with `Connection: close` once the turn ends (FLUSH).
+test(run, ['OPEN', 'HANDLER', 'TIMEOUT'], 'running')
+test(run, ['OPEN', 'HANDLER', 'TIMEOUT', 'FLUSH'], 'final')
 // A stream that outlives its timeout while responding.
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'REPLY', 'TIMEOUT'], 'final')
 // The handler closes with an empty message, before or after writing.
@@ -98,11 +100,19 @@ test(run, ['OPEN', 'HANDLER', 'PING'], 'error')
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'FAILED'], 'final')
 // No route matches: 404.
 test(run, ['OPEN', 'NOT_FOUND'], 'final')
-// Content-Length over the limit (413), known at routing or found while reading the body.
-test(run, ['OPEN', 'TOO_LARGE'], 'final')
-test(run, ['OPEN', 'HANDLER', 'TOO_LARGE'], 'final')
-// A request uWS accepted but Switchboard rejects: 400.
-test(run, ['OPEN', 'BAD_REQUEST'], 'final')
+// Content-Length over the limit (413), known at routing or found while reading the body:
+// held in Closing until FLUSH writes it (a pipelined request meanwhile: REMOTE_CLOSE).
+test(run, ['OPEN', 'TOO_LARGE'], 'running')
+test(run, ['OPEN', 'TOO_LARGE', 'FLUSH'], 'final')
+test(run, ['OPEN', 'HANDLER', 'TOO_LARGE', 'FLUSH'], 'final')
+test(run, ['OPEN', 'HANDLER', 'TOO_LARGE', 'REMOTE_CLOSE'], 'final')
+// A request uWS accepted but Switchboard rejects: 400, also held until FLUSH.
+test(run, ['OPEN', 'BAD_REQUEST', 'FLUSH'], 'final')
+test(run, ['OPEN', 'BAD_REQUEST', 'REMOTE_CLOSE'], 'final')
+// Closing takes nothing but FLUSH and REMOTE_CLOSE; FLUSH nowhere else.
+test(run, ['OPEN', 'BAD_REQUEST', 'REPLY'], 'error')
+test(run, ['OPEN', 'BAD_REQUEST', 'FLUSH', 'FLUSH'], 'error')
+test(run, ['OPEN', 'HANDLER', 'FLUSH'], 'error')
 // No handler / broker down (503): at routing (maintenance), before sending, or when the send fails.
 test(run, ['OPEN', 'UNAVAILABLE'], 'final')
 test(run, ['OPEN', 'HANDLER', 'UNAVAILABLE'], 'final')
@@ -213,21 +223,24 @@ test('writeReply returning CLOSE or FAILED ends the exchange through close or fa
   }
 })
 
-test('readBody and toHandler returning UNAVAILABLE or TOO_LARGE answer and finish', t => {
+test('readBody and toHandler returning UNAVAILABLE or TOO_LARGE answer and finish (closing answers on FLUSH)', t => {
   const cases = [
-    [{ route: Ev.HANDLER, readBody: Ev.UNAVAILABLE }, ['route', 'readBody', 'unavailable']],
-    [{ route: Ev.HANDLER, readBody: Ev.TOO_LARGE }, ['route', 'readBody', 'tooLarge']],
-    [{ route: Ev.HANDLER, readBody: Ev.REQ_RECV, toHandler: Ev.UNAVAILABLE }, ['route', 'readBody', 'toHandler', 'unavailable']],
-    [{ route: Ev.NOT_FOUND }, ['route', 'notFound']],
-    [{ route: Ev.BAD_REQUEST }, ['route', 'badRequest']],
-    [{ route: Ev.TOO_LARGE }, ['route', 'tooLarge']]
+    [{ route: Ev.HANDLER, readBody: Ev.UNAVAILABLE }, ['route', 'readBody', 'unavailable'], St.Done],
+    [{ route: Ev.HANDLER, readBody: Ev.TOO_LARGE }, ['route', 'readBody', 'tooLarge'], St.Closing],
+    [{ route: Ev.HANDLER, readBody: Ev.REQ_RECV, toHandler: Ev.UNAVAILABLE }, ['route', 'readBody', 'toHandler', 'unavailable'], St.Done],
+    [{ route: Ev.NOT_FOUND }, ['route', 'notFound'], St.Done],
+    [{ route: Ev.BAD_REQUEST }, ['route', 'badRequest'], St.Closing],
+    [{ route: Ev.TOO_LARGE }, ['route', 'tooLarge'], St.Closing]
   ] as const
-  for (const [script, expected] of cases) {
+  for (const [script, expected, state] of cases) {
     const fsm = createExchangeMachine<Exchange>()
     const ctx: Exchange = { state: St.Start, id: 1 }
     const { actions, calls } = scripted(script)
-    t.is(fsm.run(ctx, Ev.OPEN, actions), St.Done)
+    t.is(fsm.run(ctx, Ev.OPEN, actions), state)
     t.deepEqual(calls, expected)
+    if (state !== St.Closing) continue
+    t.is(fsm.run(ctx, Ev.FLUSH, actions), St.Done)
+    t.deepEqual(calls, [...expected, 'flushAnswer'])
   }
 })
 
@@ -410,8 +423,8 @@ test('Ev and St agree with EVENTS and STATES; names round-trip', t => {
   EVENTS.forEach((name, i) => { t.is<number, number>(Ev[name], i + 1); t.is(eventName(i + 1), name) })
   STATES.forEach((name, i) => { t.is<number, number>(St[name], i); t.is(stateName(i), name) })
   t.is(eventName(0), 'NONE')
-  t.is(eventName(21), 'BAD_EVENT(21)')
-  t.is(stateName(10), 'BadState(10)')
+  t.is(eventName(22), 'BAD_EVENT(22)')
+  t.is(stateName(11), 'BadState(11)')
 })
 
 test('every state but Error is reachable from Start; only Done and Error have no edges', t => {
@@ -462,7 +475,7 @@ function tableLines (): string[] {
 
 test('DOT and Mermaid contain every exchange edge, and only those', t => {
   const expected = tableLines()
-  t.is(expected.length, 50)
+  t.is(expected.length, 52)
   t.deepEqual(parse(toDot(EXCHANGE), /^ {2}(\w+) -> (\w+) \[label="(\w+) \/ (\w+)"\];$/), expected)
   t.deepEqual(parse(toMermaid(EXCHANGE), /^ {2}(\w+) --> (\w+) : (\w+) \/ (\w+)$/), expected)
   t.true(toDot(EXCHANGE).includes('  Waiting -> Responding [label="REPLY / writeReply"];'))

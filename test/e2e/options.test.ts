@@ -3,17 +3,7 @@
  * vs shared listening ports, batched Switchboard-only links.
  */
 import test from 'ava'
-import { createServer } from 'node:net'
-import { bothModes, startSystem } from '../helpers/system.js'
-
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    }).on('error', reject)
-  })
-}
+import { bothModes, freePort, startSystem } from '../helpers/system.js'
 
 test.serial('maintenance mode: the filter turns every routed request into 503; 404 still 404', async (t) => {
   const sys = await startSystem(t, {
@@ -51,7 +41,7 @@ test.serial('an acceptor refuses a port another acceptor holds, unless both shar
 })
 
 test.serial('sharePort: two acceptors on one port both serve, each with its own UUID', async (t) => {
-  // A fixed port: Linux lets no second socket join a port the first got from port 0.
+  // A fixed port, as users run it.
   const port = await freePort()
   const sys = await startSystem(t, { handlers: 1, env: { SWITCHBOARD_SHARE_PORT: '1', SWITCHBOARD_PORT: String(port) } })
   const second = sys.node('acceptor-2', 'workers/acceptor/main.ts', [], { SWITCHBOARD_PORT: String(sys.port) })

@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { ExecutionContext, TestFn } from 'ava'
@@ -176,6 +176,16 @@ export async function startSystem (t: ExecutionContext, opts: SystemOptions = {}
   await sys.startAcceptor()
   if (handlers > 0) await waitUntil(async () => (await fetch(sys.url + '/__probe__', { method: 'HEAD' })).status !== 503, 5000)
   return sys
+}
+
+/** A TCP port free on 127.0.0.1 right now (for tests that need a fixed port, as users run). */
+export function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => { resolve(port) })
+    }).on('error', reject)
+  })
 }
 
 export async function waitUntil (check: () => Promise<boolean> | boolean, ms: number, what = 'condition'): Promise<void> {

@@ -91,6 +91,10 @@ export class Acceptor implements ExchangeOwner {
   /** Per 503 cause: when it was last logged and how many since. */
   readonly #noted = kCauses.map(() => ({ at: 0, count: 0 }))
   #foreignNoted = 0
+  /** Exchanges in Closing, answered once the current turn (uWS's parse of this read) ends. */
+  #closing: Exchange[] = []
+  #closingSpare: Exchange[] = []
+  readonly #flushClosing = (): void => { this.#flushAnswers() }
 
   constructor (config: Readonly<Config>, log = createLogger('acceptor'), opts: AcceptorOptions = {}) {
     this.config = config
@@ -128,10 +132,8 @@ export class Acceptor implements ExchangeOwner {
     const heard = await this.link.start((link, frame) => { this.#onReply(link, frame) })
     if (!heard) this.log.warn('no status from the broker yet: answering 503 until it speaks', { status: this.config.broker.status })
     const { host, port, sharePort } = this.config.acceptor
-    const socket = await new Promise<us_listen_socket | false>((resolve) => {
-      const app = this.#app as unknown as ListenableApp
-      app.listen(host, port, sharePort ? 0 : uws.LIBUS_LISTEN_EXCLUSIVE_PORT, resolve)
-    })
+    const options = sharePort ? 0 : uws.LIBUS_LISTEN_EXCLUSIVE_PORT
+    const socket = port === 0 ? await this.#listenAnyPort(host, options) : await this.#listenOn(host, port, options)
     if (!socket) {
       this.link.close()
       this.timeouts.stop()
@@ -141,6 +143,29 @@ export class Acceptor implements ExchangeOwner {
     this.port = uws.us_socket_local_port(socket)
     this.log.info('listening', { url: `http://${host}:${this.port}/`, uuid: this.uuid, sender: this.senders.current.name })
     return this.port
+  }
+
+  #listenOn (host: string, port: number, options: number): Promise<us_listen_socket | false> {
+    return new Promise((resolve) => { (this.#app as unknown as ListenableApp).listen(host, port, options, resolve) })
+  }
+
+  /**
+   * Port 0: uSockets sets SO_REUSEADDR only when given a port number (strace), and the
+   * connections a socket without it accepts leave TIME_WAIT sockets that keep a restarted
+   * acceptor off that port for 60 s. So take a free port from the kernel, close it, and
+   * listen on it by number (exclusivity holds: the kernel still refuses a port another
+   * socket listens on). Another process may take the port in between: try another.
+   */
+  async #listenAnyPort (host: string, options: number): Promise<us_listen_socket | false> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const probe = await this.#listenOn(host, 0, options)
+      if (!probe) return false
+      const free = uws.us_socket_local_port(probe)
+      uws.us_listen_socket_close(probe)
+      const socket = await this.#listenOn(host, free, options)
+      if (socket) return socket
+    }
+    return false
   }
 
   run (ex: Exchange, ev: number): void {
@@ -165,6 +190,28 @@ export class Acceptor implements ExchangeOwner {
     if (ex.res !== null || ex.pending !== null || ex.closeAfterDrain) return
     ex.clear()
     if (this.#pool.length < kPoolMax) this.#pool.push(ex)
+  }
+
+  /**
+   * Queues an exchange in Closing for FLUSH on the next turn. uWS.js parses every request
+   * in a read before returning: an answer ended now with `Connection: close` would still
+   * let a pipelined request behind it through to JavaScript. While the answer is pending,
+   * uWS.js closes the connection at that request instead (REMOTE_CLOSE) and never hands it over.
+   */
+  closeLater (ex: Exchange): void {
+    if (this.#closing.push(ex) === 1) setImmediate(this.#flushClosing)
+  }
+
+  #flushAnswers (): void {
+    const list = this.#closing
+    this.#closing = this.#closingSpare
+    this.#closingSpare = list
+    for (let i = 0; i < list.length; i++) {
+      const ex = list[i]!
+      // A pooled object aborted meanwhile (maybe reused, then listed again) is skipped here.
+      if (ex.state === St.Closing && ex.res !== null) ex.res.cork(ex.corkedFlush)
+    }
+    list.length = 0
   }
 
   /** Tells the service's handlers that this exchange ended without them (Mongrel2's notice). */

@@ -73,6 +73,14 @@ function endStarted (ex: Exchange): void {
   res.end()
 }
 
+/** Holds an answer that closes the connection until the turn ends (Closing, see exchange-fsm.ts). */
+function answerLater (acceptor: Acceptor, ex: Exchange, status: string, body: string): number {
+  ex.closingStatus = status
+  ex.closingBody = body
+  acceptor.closeLater(ex)
+  return 0
+}
+
 /** Cuts the client's connection (uWS fires no onAborted for it once `res` is cleared). */
 function cut (ex: Exchange): void {
   const res = ex.res
@@ -83,6 +91,8 @@ function cut (ex: Exchange): void {
 
 export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
   const { router, link, log, timeouts, stats, streams } = acceptor
+  const tooLargeBody = `request body over the limit of ${acceptor.bodyLimit} bytes\n`
+  const stalledBody = `no request body byte for ${acceptor.config.acceptor.bodyTimeoutMs} ms\n`
 
   const notify = (ex: Exchange): void => {
     if (ex.sent && ex.link !== null && ex.sender !== null) acceptor.notifyDisconnect(ex.link, ex.id, ex.sender.wire)
@@ -255,19 +265,19 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
     },
 
     tooLarge (ex) {
-      answer(ex, '413 Payload Too Large', `request body over the limit of ${acceptor.bodyLimit} bytes\n`, true)
-      acceptor.release(ex)
-      return 0
+      return answerLater(acceptor, ex, '413 Payload Too Large', tooLargeBody)
     },
 
     bodyTimeout (ex) {
-      answer(ex, '408 Request Timeout', `no request body byte for ${acceptor.config.acceptor.bodyTimeoutMs} ms\n`, true)
-      acceptor.release(ex)
-      return 0
+      return answerLater(acceptor, ex, '408 Request Timeout', stalledBody)
     },
 
     badRequest (ex) {
-      answer(ex, '400 Bad Request', 'malformed request\n', true)
+      return answerLater(acceptor, ex, '400 Bad Request', 'malformed request\n')
+    },
+
+    flushAnswer (ex) {
+      answer(ex, ex.closingStatus, ex.closingBody, true)
       acceptor.release(ex)
       return 0
     },

@@ -13,6 +13,9 @@
  *      BAD_REQUEST UNAVAILABLE REMOTE_CLOSE TIMEOUT    REMOTE_CLOSE      FAILED REMOTE_CLOSE CLOSE FAILED REMOTE_CLOSE
  *                                                                        CANCEL             CANCEL
  *  Waiting and Responding also take PING (⟲, an `X` ctl keep-alive).
+ *  TOO_LARGE, BAD_REQUEST and Receiving's TIMEOUT go to Closing instead of Done: their answer
+ *  (413, 400, 408, with `Connection: close`) is written on FLUSH, once the turn ends; a
+ *  pipelined request behind it makes uWS.js close the connection (REMOTE_CLOSE) unseen.
  *  any (state, event) pair not in the table ─▶ Error: `error` runs, the machine stops
  *
  *  WebSocket (Mongrel2's WSRouting/WSEstablished, MONGREL2.md §2.5):
@@ -32,12 +35,12 @@ import { compile, type Context, type Machine, type MachineDef, type Table } from
 export const EVENTS = [
   'OPEN', 'HANDLER', 'NOT_FOUND', 'TOO_LARGE', 'BAD_REQUEST', 'UNAVAILABLE', 'REQ_RECV', 'REQ_SENT', 'REPLY',
   'WRITABLE', 'RESP_SENT', 'REMOTE_CLOSE', 'TIMEOUT', 'CLOSE', 'FAILED', 'PING', 'CANCEL',
-  'HANDSHAKE', 'UPGRADE', 'WS_MESSAGE'
+  'HANDSHAKE', 'UPGRADE', 'WS_MESSAGE', 'FLUSH'
 ] as const
 export type EventName = typeof EVENTS[number]
 
 /** State names, numbered from 0 in this order. */
-export const STATES = ['Start', 'Routing', 'Receiving', 'Queueing', 'Waiting', 'Responding', 'Done', 'Error', 'Upgrading', 'Open'] as const
+export const STATES = ['Start', 'Routing', 'Receiving', 'Queueing', 'Waiting', 'Responding', 'Done', 'Error', 'Upgrading', 'Open', 'Closing'] as const
 export type StateName = typeof STATES[number]
 
 /** Event numbers (`EVENTS.indexOf(name) + 1`; a test checks they agree). */
@@ -61,7 +64,8 @@ export const Ev = {
   CANCEL: 17,
   HANDSHAKE: 18,
   UPGRADE: 19,
-  WS_MESSAGE: 20
+  WS_MESSAGE: 20,
+  FLUSH: 21
 } as const satisfies Record<EventName, number>
 export type ExchangeEvent = typeof Ev[EventName]
 
@@ -76,7 +80,8 @@ export const St = {
   Done: 6,
   Error: 7,
   Upgrading: 8,
-  Open: 9
+  Open: 9,
+  Closing: 10
 } as const satisfies Record<StateName, number>
 export type ExchangeState = typeof St[StateName]
 
@@ -118,12 +123,18 @@ export interface ExchangeActions<C> {
   cancel(ctx: C, ev: number): number
   /** Routing→Done on NOT_FOUND: 404. */
   notFound(ctx: C, ev: number): number
-  /** Routing/Receiving→Done on TOO_LARGE: 413. */
+  /** Routing/Receiving→Closing on TOO_LARGE: 413, written on FLUSH. Returns 0. */
   tooLarge(ctx: C, ev: number): number
-  /** Receiving→Done on TIMEOUT: the body stalled for `acceptor.bodyTimeoutMs`; 408 and close. */
+  /** Receiving→Closing on TIMEOUT: the body stalled for `acceptor.bodyTimeoutMs`; 408, written on FLUSH. Returns 0. */
   bodyTimeout(ctx: C, ev: number): number
-  /** Routing→Done on BAD_REQUEST: 400. */
+  /** Routing→Closing on BAD_REQUEST: 400, written on FLUSH. Returns 0. */
   badRequest(ctx: C, ev: number): number
+  /**
+   * Closing→Done on FLUSH (after the turn that chose the answer): write it with
+   * `Connection: close`. Until then the response is pending, so uWS.js closes the
+   * connection itself if a pipelined request follows, before JavaScript sees it.
+   */
+  flushAnswer(ctx: C, ev: number): number
   /**
    * Routing/Receiving/Queueing→Done on UNAVAILABLE: 503 (no handler, broker down, queue
    * full, maintenance). Waiting/Responding→Done too: shutdown's drain deadline, or a lost
@@ -174,17 +185,22 @@ export const EXCHANGE_TABLE = {
   Routing: {
     HANDLER: ['readBody', 'Receiving'],
     NOT_FOUND: ['notFound', 'Done'],
-    TOO_LARGE: ['tooLarge', 'Done'],
-    BAD_REQUEST: ['badRequest', 'Done'],
+    TOO_LARGE: ['tooLarge', 'Closing'],
+    BAD_REQUEST: ['badRequest', 'Closing'],
     UNAVAILABLE: ['unavailable', 'Done'], // the maintenance filter rewrites HANDLER and HANDSHAKE to this
     HANDSHAKE: ['handshake', 'Upgrading']
   },
   Receiving: {
     REQ_RECV: ['toHandler', 'Queueing'],
-    TOO_LARGE: ['tooLarge', 'Done'],
+    TOO_LARGE: ['tooLarge', 'Closing'],
     UNAVAILABLE: ['unavailable', 'Done'],
     REMOTE_CLOSE: ['abort', 'Done'],
-    TIMEOUT: ['bodyTimeout', 'Done']
+    TIMEOUT: ['bodyTimeout', 'Closing']
+  },
+  // Answers that close the connection (400, 408, 413) wait here for the end of the turn.
+  Closing: {
+    FLUSH: ['flushAnswer', 'Done'],
+    REMOTE_CLOSE: ['abort', 'Done']
   },
   Queueing: {
     REQ_SENT: ['wait', 'Waiting'],

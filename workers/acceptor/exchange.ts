@@ -79,6 +79,9 @@ export class Exchange implements ResponseSink {
   overflow = false
   /** Close the connection once the pending bytes are out (empty reply while blocked). */
   closeAfterDrain = false
+  /** An answer that closes the connection, held in Closing until FLUSH (status line, body). */
+  closingStatus = ''
+  closingBody = ''
   /** Why the reply failed (logged by the fail action). */
   failure: Error | null = null
   /** onWritable is registered for this response (see #watch). */
@@ -97,6 +100,7 @@ export class Exchange implements ResponseSink {
   #corkedTimeoutFn: (() => void) | null = null
   #corkedKeepAliveFn: (() => void) | null = null
   #corkedUnavailableFn: (() => void) | null = null
+  #corkedFlushFn: (() => void) | null = null
   readonly corkedReply: () => void
   writableOk = true
 
@@ -139,6 +143,10 @@ export class Exchange implements ResponseSink {
 
   get corkedUnavailable (): () => void {
     return (this.#corkedUnavailableFn ??= () => { this.owner.run(this, Ev.UNAVAILABLE) })
+  }
+
+  get corkedFlush (): () => void {
+    return (this.#corkedFlushFn ??= () => { this.owner.run(this, Ev.FLUSH) })
   }
 
   /** The response parser, reset for this exchange on first use. */
@@ -184,6 +192,8 @@ export class Exchange implements ResponseSink {
     this.blockedBytes = 0
     this.overflow = false
     this.closeAfterDrain = false
+    this.closingStatus = ''
+    this.closingBody = ''
     this.failure = null
     this.writableOk = true
     this.watching = false
