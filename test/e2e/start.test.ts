@@ -9,6 +9,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer, type Server } from 'node:net'
 import test, { type ExecutionContext } from 'ava'
+import { open } from '../helpers/ws-client.js'
 import { groupAlive, holdDefaultPorts, kRoot, probePort, Proc, System, waitUntil } from '../helpers/system.js'
 
 /** `npm start -- args` in a process group of its own; foreman's group is killed in teardown too. */
@@ -142,7 +143,7 @@ test.serial('npm start: a process that dies later takes the others down, and npm
   t.false(existsSync(dir))
 })
 
-test.serial('npm start with the default config serves the demo on 6767', async (t) => {
+test.serial('npm start with the default config serves the demo on 6767: hello, raw PATH, 404, long-poll, WebSocket', async (t) => {
   await holdDefaultPorts(t)
   const env = { ...process.env }
   for (const key of Object.keys(env)) if (key.startsWith('SWITCHBOARD_')) delete env[key]
@@ -155,6 +156,25 @@ test.serial('npm start with the default config serves the demo on 6767', async (
     return res?.status === 200
   }, 30000, `GET /hello; output:\n${npm.output}`)
   t.is(await res!.text(), 'Hello World\n')
+  // What the README promises, on the defaults users run (2 handler threads, default endpoints).
+  const echo = await fetch('http://127.0.0.1:6767/echo?q=1', { method: 'POST', body: 'some body' })
+  const seen = await echo.json() as { path: string, query: string, body: string }
+  t.like(seen, { path: '/echo', query: 'q=1', body: 'some body' })
+  const spaced = await fetch('http://127.0.0.1:6767/a%20b')
+  t.is(spaced.status, 404, 'the demo\'s own 404, not the acceptor\'s 500')
+  t.is(await spaced.text(), 'no demo page at /a%20b\n', 'PATH as the client sent it')
+  const held = fetch('http://127.0.0.1:6767/wait')
+  await waitUntil(async () => {
+    const r = await fetch('http://127.0.0.1:6767/post', { method: 'POST', body: 'hi' })
+    return ((await r.json()) as { delivered: number }).delivered === 1
+  }, 10000, 'the held /wait to be delivered')
+  const answered = await held
+  t.is(answered.status, 200)
+  t.deepEqual(await answered.json(), { message: 'hi' })
+  const ws = await open('ws://127.0.0.1:6767/ws')
+  ws.ws.send('hi over ws')
+  t.is(await ws.text(), 'hi over ws')
+  ws.ws.close()
   // Ctrl-C: SIGINT to the terminal's whole group (npm, the start script; foreman has its own).
   const nf = foremanPid(npm)!
   process.kill(-npm.pid, 'SIGINT')
