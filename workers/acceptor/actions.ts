@@ -15,6 +15,7 @@ import { overflowError, type Exchange } from './exchange.js'
 import { Fault } from '../../shared/fsm/machine.js'
 import { Ev, eventName, type HttpActions } from './exchange-fsm.js'
 import { addRouteHeaders } from './request-head.js'
+import type { Sender } from './senders.js'
 
 const kEmpty = Buffer.alloc(0)
 const kFaultNames: Record<number, string> = Object.fromEntries(Object.entries(Fault).map(([name, n]) => [n, name]))
@@ -89,6 +90,25 @@ function cut (ex: Exchange): void {
   res.close()
 }
 
+/**
+ * Hands an exchange's request message to its service under `sender` and registers the
+ * exchange for replies; false (cause: queue full) when the link refuses it. A held
+ * exchange keeps only what it needs to answer: not the request.
+ */
+export function sendRequest (acceptor: Acceptor, ex: Exchange, sender: Sender, msg: Buffer): boolean {
+  ex.headers = kNoHeaders
+  ex.path = ex.host = ex.method = ex.remote = ''
+  if (!ex.link!.send(msg)) {
+    ex.cause = Cause.QueueFull
+    return false
+  }
+  ex.sent = true
+  ex.sender = sender
+  sender.live++
+  acceptor.exchanges.set(ex.id, ex)
+  return true
+}
+
 export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
   const { router, link, log, timeouts, stats, streams } = acceptor
   const tooLargeBody = `request body over the limit of ${acceptor.bodyLimit} bytes\n`
@@ -131,19 +151,8 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
       const body = ex.body === null ? kEmpty : ex.body.subarray(0, ex.bodyLength)
       const sender = acceptor.senders.current
       const msg = encodeRequest(sender.wire, ex.id, ex.path, ex.headers, body, svc.protocol)
-      // A held exchange keeps only what it needs to answer: not the request.
       ex.body = null
-      ex.headers = kNoHeaders
-      ex.path = ex.host = ex.method = ex.remote = ''
-      if (!svc.send(msg)) {
-        ex.cause = Cause.QueueFull
-        return Ev.UNAVAILABLE
-      }
-      ex.sent = true
-      ex.sender = sender
-      sender.live++
-      acceptor.exchanges.set(ex.id, ex)
-      return Ev.REQ_SENT
+      return sendRequest(acceptor, ex, sender, msg) ? Ev.REQ_SENT : Ev.UNAVAILABLE
     },
 
     wait (ex) {

@@ -23,7 +23,7 @@ import type { WebSocketBehavior } from 'uWebSockets.js'
 import type { Acceptor } from './acceptor.js'
 import type { Exchange } from './exchange.js'
 import { Ev, St, type ExchangeActions, type HttpActions, type WsActions } from './exchange-fsm.js'
-import { Cause } from './actions.js'
+import { sendRequest } from './actions.js'
 
 type UwsContext = Parameters<NonNullable<WebSocketBehavior<unknown>['upgrade']>>[2]
 
@@ -32,7 +32,6 @@ export interface WsUserData { ex: Exchange, id: number }
 type Ws = WebSocket<WsUserData>
 
 const kEmpty = Buffer.alloc(0)
-const kNoHeaders = Object.freeze({}) as Record<string, string>
 /** Headers of the handler's 101 that uWS writes itself, or that cannot apply. */
 const kOwnHeaders = new Set(['upgrade', 'connection', 'sec-websocket-accept', 'sec-websocket-extensions', 'date', 'content-length', 'transfer-encoding'])
 const kFlagsA = '0x81'
@@ -222,16 +221,7 @@ export function createWsActions (acceptor: Acceptor, http: HttpActions<Exchange>
       const sender = acceptor.senders.current
       const msg = encodeRequest(sender.wire, ex.id, ex.path, ex.headers, Buffer.from(acceptKey(wsx.key), 'latin1'), svc.protocol)
       buildTemplate(wsx, sender.wire, ex, svc.protocol)
-      ex.headers = kNoHeaders
-      ex.path = ex.host = ex.method = ex.remote = ''
-      if (!svc.send(msg)) {
-        ex.cause = Cause.QueueFull
-        return Ev.UNAVAILABLE
-      }
-      ex.sent = true
-      ex.sender = sender
-      sender.live++
-      acceptor.exchanges.set(ex.id, ex)
+      if (!sendRequest(acceptor, ex, sender, msg)) return Ev.UNAVAILABLE
       timeouts.arm(ex, ex.route!.timeoutMs)
       return 0
     },
