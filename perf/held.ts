@@ -24,10 +24,10 @@ import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { startMongrel2 } from './contenders/mongrel2.js'
 import type { Client } from './lib/held-clients.js'
-import { firstError, gClients, killClientsNow, startClients, stopClients, total } from './lib/held-clients.js'
+import { firstError, runHeldBench, startClients, stopClients, total } from './lib/held-clients.js'
 import { formatMachine, machineInfo } from './lib/machine.js'
 import type { Proc } from './lib/proc.js'
-import { kOutDir, killAllNow, makeTempDir, removeTempDir, sleep, stopAll } from './lib/proc.js'
+import { kOutDir, makeTempDir, removeTempDir, sleep, stopAll } from './lib/proc.js'
 import { formatMarkdown, formatText } from './lib/report.js'
 import { rssKiB, sampleRss, settle as settleRss } from './lib/rss.js'
 import { median } from './lib/stats.js'
@@ -343,20 +343,4 @@ async function main (): Promise<number> {
 }
 
 // Servers die with the bench (proc.ts registry); so do the client processes, by PID.
-process.on('exit', () => {
-  killAllNow()
-  killClientsNow()
-})
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    progressLine(`${sig}: stopping every process started`)
-    void Promise.all([stopClients([...gClients]), stopAll()]).finally(() => process.exit(130))
-  })
-}
-
-main().then((code) => { process.exitCode = code }, async (err: Error) => {
-  process.stderr.write(`${err.message}\n`)
-  await stopClients([...gClients])
-  await stopAll()
-  process.exitCode = 1
-})
+runHeldBench(main, progressLine)

@@ -32,10 +32,10 @@ import { kNodeArgs } from './contenders/node-proc.js'
 import { intEnv } from './lib/env.js'
 import type { HeldMode } from './lib/held-client.js'
 import type { Client } from './lib/held-clients.js'
-import { firstError, gClients, killClientsNow, startClients, stopClients, total } from './lib/held-clients.js'
+import { firstError, runHeldBench, startClients, stopClients, total } from './lib/held-clients.js'
 import { formatMachine, machineInfo } from './lib/machine.js'
 import { freePort, waitForPort } from './lib/net.js'
-import { kOutDir, kRepoRoot, killAllNow, makeTempDir, removeTempDir, sleep, spawnProc, stopAll } from './lib/proc.js'
+import { kOutDir, kRepoRoot, makeTempDir, removeTempDir, sleep, spawnProc, stopAll } from './lib/proc.js'
 import { formatMarkdown, formatText } from './lib/report.js'
 import { rssKiB, settle } from './lib/rss.js'
 import { median } from './lib/stats.js'
@@ -344,20 +344,4 @@ async function main (): Promise<number> {
   return failed ? 1 : 0
 }
 
-process.on('exit', () => {
-  killAllNow()
-  killClientsNow()
-})
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    progressLine(`${sig}: stopping every process started`)
-    void Promise.all([stopClients([...gClients]), stopAll()]).finally(() => process.exit(130))
-  })
-}
-
-main().then((code) => { process.exitCode = code }, async (err: Error) => {
-  process.stderr.write(`${err.message}\n`)
-  await stopClients([...gClients])
-  await stopAll()
-  process.exitCode = 1
-})
+runHeldBench(main, progressLine)

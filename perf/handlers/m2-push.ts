@@ -17,7 +17,7 @@
  * Usage: `node --import tsx perf/handlers/m2-push.ts <send_spec> <recv_spec>`
  */
 import { writeFileSync } from 'node:fs'
-import { Publisher, Pull } from 'zeromq'
+import { connectM2, serveM2 } from './m2-sockets.js'
 
 const kSendSpec = process.argv[2] ?? 'tcp://127.0.0.1:9997'
 const kRecvSpec = process.argv[3] ?? 'tcp://127.0.0.1:9996'
@@ -99,33 +99,15 @@ function writeCounts (): void {
 }
 if (kCountFile !== undefined) setInterval(writeCounts, 200).unref()
 
-const pull = new Pull({ linger: 0 })
-// PUB drops silently at its high-water mark: never let a burst of 10,000 heads lose one.
-const pub = new Publisher({ linger: 0, sendHighWaterMark: 100_000 })
-// PUB first and a moment for the peer's subscription (ZeroMQ's slow joiner), then PULL.
-const events = pub.events
-pub.connect(kRecvSpec)
-for (;;) { if ((await events.receive()).type === 'handshake') break }
-events.close()
-await new Promise((resolveWait) => { setTimeout(resolveWait, 50) })
-pull.connect(kSendSpec)
-process.stderr.write(`m2-push: pid ${process.pid} PULL ${kSendSpec} PUB ${kRecvSpec}\n`)
+const sockets = await connectM2('m2-push', kSendSpec, kRecvSpec)
 
 function shutdown (): void {
   writeCounts()
   process.stderr.write(`m2-push: sse=${sse} handshakes=${handshakes} echoes=${echoes} notices=${notices}\n`)
-  pull.close()
-  pub.close()
+  sockets.pull.close()
+  sockets.pub.close()
 }
 process.once('SIGTERM', shutdown)
 process.once('SIGINT', shutdown)
 
-try {
-  for await (const [msg] of pull) {
-    if (msg === undefined) continue
-    // One send in flight per socket (zeromq.js); awaiting also keeps the order.
-    for (const reply of repliesFor(msg)) await pub.send(reply)
-  }
-} catch (err) {
-  if (!pull.closed) throw err
-}
+await serveM2(sockets, repliesFor)

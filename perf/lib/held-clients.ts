@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { kNodeArgs } from '../contenders/node-proc.js'
 import type { HeldMode, HeldProgress } from './held-client.js'
-import { kRepoRoot } from './proc.js'
+import { kRepoRoot, killAllNow, stopAll } from './proc.js'
 
 const kClientFile = join(kRepoRoot, 'perf', 'lib', 'held-client.ts')
 
@@ -74,4 +74,27 @@ export function killClientsNow (): void {
   for (const c of gClients) {
     try { process.kill(c.child.pid as number, 'SIGKILL') } catch { /* already gone */ }
   }
+}
+
+/**
+ * Runs a held bench's `main`: servers (proc.ts registry) and client processes are stopped
+ * by PID when it ends, fails, is interrupted, or the process exits; its code is the exit code.
+ */
+export function runHeldBench (main: () => Promise<number>, log: (line: string) => void): void {
+  process.on('exit', () => {
+    killAllNow()
+    killClientsNow()
+  })
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: stopping every process started`)
+      void Promise.all([stopClients([...gClients]), stopAll()]).finally(() => process.exit(130))
+    })
+  }
+  main().then((code) => { process.exitCode = code }, async (err: Error) => {
+    process.stderr.write(`${err.message}\n`)
+    await stopClients([...gClients])
+    await stopAll()
+    process.exitCode = 1
+  })
 }

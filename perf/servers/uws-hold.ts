@@ -22,7 +22,7 @@ const held = new Set<unknown>()
 function onAborted (this: unknown): void { /* the client left: nothing to write to */ }
 
 const app = uws.App()
-app.get('/sse*', (res) => {
+app.get('/sse', (res) => {
   sse++
   held.add(res)
   res.onAborted(() => { held.delete(res) })
