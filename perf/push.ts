@@ -7,8 +7,9 @@
  *    Mongrel2-protocol handler perf/handlers/m2-push.ts, which answers each `GET /sse` with
  *    a chunked `text/event-stream` head and each WebSocket handshake with its `101`, and
  *    keeps them. Clients: perf/lib/held-client.ts processes (sse / ws modes, at most
- *    PUSH_PER_CLIENT sockets each: 20,000 open files per process here). A fresh server
- *    per kind; RSS = VmRSS sampled until flat, before the clients and with all N answered,
+ *    PUSH_PER_CLIENT sockets each: 20,000 open files per process here), opened PUSH_RATE per
+ *    50 ms (100: faster bursts of unbatched requests got 503s on the loaded 2-core VM). A fresh
+ *    server per kind; RSS = VmRSS sampled until flat, before the clients and with all N answered,
  *    with V8's memory reducer off in both servers (see perf/held.ts for why);
  *    KiB per connection = (after - before) / N.
  * 2. WebSocket echo: PUSH_ECHO_CONNS WebSockets (the `ws` package, perf/lib/ws-echo-client.ts)
@@ -20,7 +21,7 @@
  * and a JSON file. Everything started is stopped by PID, on failure too.
  *
  * Knobs (env): PUSH_N (10000), PUSH_PER_CLIENT (5000), PUSH_RATE connections opened per
- * 50 ms (500), PUSH_SETTLE s (5), PUSH_SAMPLES (5), PUSH_ECHO_CONNS (50), DURATION s (10),
+ * 50 ms (100), PUSH_SETTLE s (5), PUSH_SAMPLES (5), PUSH_ECHO_CONNS (50), DURATION s (10),
  * PUSH_ONLY (`held,echo`), PUSH_ACCEPTOR_ARGS (`--no-memory-reducer`).
  */
 import { fork } from 'node:child_process'
@@ -43,7 +44,7 @@ import { startSwitchboard } from './lib/switchboard.js'
 
 const kN = intEnv('PUSH_N', 10_000, 1)
 const kPerClient = intEnv('PUSH_PER_CLIENT', 5000, 1)
-const kRate = intEnv('PUSH_RATE', 500, 1)
+const kRate = intEnv('PUSH_RATE', 100, 1)
 const kSamples = intEnv('PUSH_SAMPLES', 5, 1)
 const kSettleMs = intEnv('PUSH_SETTLE', 5, 0) * 1000
 const kEchoConns = intEnv('PUSH_ECHO_CONNS', 50, 1)
@@ -162,6 +163,8 @@ interface HeldResult {
   firstError: string
   beforeKiB: number
   afterKiB: number
+  /** Connections held to the end (answered as expected, not closed). */
+  held: number
   kibPerConn: number
   trace: { before: number[]; after: number[] }
 }
@@ -195,22 +198,25 @@ async function measureHeld (t: HeldTarget, mode: 'sse' | 'ws'): Promise<HeldResu
     }
     const afterTrace = await settle(server.pid, t.process, kSettle)
     const after = median(afterTrace.slice(-kSamples))
+    const unexpected = total(clients, 'unexpected')
+    const closed = total(clients, 'closed')
+    const held = kN - Math.max(unexpected, closed)
     const r: HeldResult = {
       target: t.name,
       mode,
       answered: total(clients, 'answered'),
-      unexpected: total(clients, 'unexpected'),
-      closed: total(clients, 'closed'),
+      unexpected,
+      closed,
+      held,
       errors: total(clients, 'errors'),
       firstError: firstError(clients),
       beforeKiB: before,
       afterKiB: after,
-      kibPerConn: (after - before) / kN,
+      kibPerConn: (after - before) / held,
       trace: { before: beforeTrace, after: afterTrace }
     }
     progressLine(`${t.name} ${mode}: RSS ${(before / 1024).toFixed(1)} → ${(after / 1024).toFixed(1)} MiB, ${r.kibPerConn.toFixed(2)} KiB per connection` +
       ` (unexpected ${r.unexpected}, closed ${r.closed}, errors ${r.errors})`)
-    if (r.unexpected > 0 || r.closed > 0) throw new Error(`perf: ${r.unexpected} unexpected answers, ${r.closed} closed while held (${r.firstError})`)
     return r
   } finally {
     await stopClients(clients)
@@ -292,10 +298,12 @@ async function main (): Promise<number> {
           const r = await measureHeld(t, mode)
           held.push(r)
           const isSb = t.name === 'switchboard'
-          rows.push([label, `${goal.metric} (${kN} held)`, r.kibPerConn.toFixed(2), isSb ? `<= ${goal.max}` : 'baseline',
-            isSb ? (r.kibPerConn <= goal.max ? 'met' : 'MISSED') : '-'])
+          const refused = r.held < kN ? `; only ${r.held}/${kN} held` : ''
+          if (r.held < kN) failed = true
+          rows.push([label, `${goal.metric} (${r.held} held)`, r.kibPerConn.toFixed(2), isSb ? `<= ${goal.max}` : 'baseline',
+            (isSb ? (r.kibPerConn <= goal.max ? 'met' : 'MISSED') : '-') + refused])
           details.push(`${t.name} ${mode}: RSS ${(r.beforeKiB / 1024).toFixed(1)} -> ${(r.afterKiB / 1024).toFixed(1)} MiB, ${r.answered}/${kN} answered, ` +
-            `${r.unexpected} unexpected, ${r.closed} closed, ${r.errors} errors`)
+            `${r.unexpected} unexpected, ${r.closed} closed, ${r.errors} errors${r.firstError !== '' ? ` (first: ${r.firstError})` : ''}`)
         } catch (err) {
           failed = true
           rows.push([label, `${goal.metric} (${kN} held)`, 'failed', t.name === 'switchboard' ? `<= ${goal.max}` : 'baseline', 'FAILED'])

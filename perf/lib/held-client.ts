@@ -67,7 +67,10 @@ function onData (this: Socket, chunk: Buffer): void {
   // Count a connection once, however many chunks its answer takes.
   this.removeListener('data', onData)
   progress.answered++
-  if (kExpected !== null && !chunk.subarray(0, kExpected.length).equals(kExpected)) progress.unexpected++
+  if (kExpected !== null && !chunk.subarray(0, kExpected.length).equals(kExpected)) {
+    progress.unexpected++
+    if (progress.firstError === '') progress.firstError = `unexpected answer: ${chunk.toString('latin1', 0, Math.max(0, chunk.indexOf(13))).slice(0, 80)}`
+  }
   this.resume()
 }
 function onClose (): void {
