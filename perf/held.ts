@@ -18,22 +18,22 @@
  * HELD_SAMPLES samples in a settled reading (5, 500 ms apart), HELD_M2_MAX_FD,
  * HELD_ACCEPTOR_ARGS node options of the acceptor (`--no-memory-reducer`).
  */
-import { fork } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { startMongrel2 } from './contenders/mongrel2.js'
-import { kNodeArgs } from './contenders/node-proc.js'
-import type { HeldProgress } from './lib/held-client.js'
+import type { Client } from './lib/held-clients.js'
+import { firstError, runHeldBench, startClients, stopClients, total } from './lib/held-clients.js'
 import { formatMachine, machineInfo } from './lib/machine.js'
 import type { Proc } from './lib/proc.js'
-import { kOutDir, kRepoRoot, killAllNow, makeTempDir, removeTempDir, sleep, stopAll } from './lib/proc.js'
+import { kOutDir, makeTempDir, removeTempDir, sleep, stopAll } from './lib/proc.js'
 import { formatMarkdown, formatText } from './lib/report.js'
+import { rssKiB, sampleRss, settle as settleRss } from './lib/rss.js'
 import { median } from './lib/stats.js'
 import { startSwitchboard } from './lib/switchboard.js'
 import { intEnv } from './lib/env.js'
+import { waitForPort } from './lib/net.js'
 
 const kN = intEnv('HELD_N', 10_000, 1)
 const kPerClient = intEnv('HELD_PER_CLIENT', 5000, 1)
@@ -51,7 +51,6 @@ const kSeeAllMs = 60_000 + kN / kRate * kStepMs * 4
  * files. HELD_M2_MAX_FD overrides; 0 leaves Mongrel2's default.
  */
 const kM2MaxFd = intEnv('HELD_M2_MAX_FD', Math.min(19_000, Math.max(16_384, kN + 1024)), 0)
-const kClientFile = join(kRepoRoot, 'perf', 'lib', 'held-client.ts')
 /**
  * V8's memory reducer gives pages back some seconds after the process goes idle, or
  * later, or not at all: the idle acceptor drops ~10 MiB at a random moment, as much as
@@ -61,6 +60,9 @@ const kClientFile = join(kRepoRoot, 'perf', 'lib', 'held-client.ts')
 const kAcceptorNodeArgs = (process.env.HELD_ACCEPTOR_ARGS ?? '--no-memory-reducer').split(' ').filter((a) => a !== '')
 /** Exceeds any measurement: nothing may time out while held. */
 const kHoldTimeoutMs = 600_000
+
+const settle = async (server: HeldServer, what: string): Promise<number[]> =>
+  await settleRss(server.pid, what, { settleMs: kSettleMs, stableN: kStableN, gapMs: kSampleGapMs })
 
 function progressLine (line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
@@ -124,63 +126,7 @@ const mongrel2: Target = {
 
 const kTargets: readonly Target[] = [switchboard, mongrel2]
 
-/** Resolves once 127.0.0.1:`port` accepts a TCP connection. */
-async function waitForPort (port: number, watch: readonly Proc[]): Promise<void> {
-  const deadline = Date.now() + 20_000
-  for (;;) {
-    for (const p of watch) {
-      if (p.exit !== null) throw new Error(`perf: ${p.name} (pid ${p.pid}) exited (${p.exit})\n${p.logTail()}`)
-    }
-    const ok = await new Promise<boolean>((resolveTry) => {
-      const s = connect({ host: '127.0.0.1', port })
-      s.once('connect', () => { s.destroy(); resolveTry(true) })
-      s.once('error', () => { resolveTry(false) })
-    })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`perf: nothing listens on 127.0.0.1:${port} after 20 s`)
-    await sleep(100)
-  }
-}
-
 // ---------------------------------------------------------------- measures
-
-/** VmRSS of `pid` in KiB; NaN once the process is gone. */
-function rssKiB (pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))
-    return m === null ? Number.NaN : Number(m[1])
-  } catch { return Number.NaN }
-}
-
-/**
- * Samples `server.pid`'s RSS every 500 ms for at least kSettleMs, then until the last
- * kStableN samples lie within 1% of each other (at most 3 × kSettleMs).
- */
-async function settle (server: HeldServer, what: string): Promise<number[]> {
-  const trace: number[] = []
-  const t0 = Date.now()
-  for (;;) {
-    const rss = rssKiB(server.pid)
-    if (Number.isNaN(rss)) throw new Error(`perf: ${what} (pid ${server.pid}) is gone`)
-    trace.push(rss)
-    const elapsed = Date.now() - t0
-    if (elapsed >= kSettleMs && trace.length >= kStableN) {
-      const tail = trace.slice(-kStableN)
-      const hi = Math.max(...tail)
-      if ((hi - Math.min(...tail)) / hi <= 0.01 || elapsed >= 3 * kSettleMs) return trace
-    }
-    await sleep(kSampleGapMs)
-  }
-}
-
-async function sampleRss (pid: number, n: number): Promise<number[]> {
-  const out: number[] = []
-  for (let i = 0; i < n; i++) {
-    if (i > 0) await sleep(kSampleGapMs)
-    out.push(rssKiB(pid))
-  }
-  return out
-}
 
 /** What the handler counted: requests seen, and disconnect notices (JSON messages). */
 function readCount (file: string): { requests: number; gone: number } {
@@ -215,45 +161,6 @@ async function probe (port: number, countFile: string): Promise<void> {
 }
 
 // ---------------------------------------------------------------- clients
-
-interface Client { child: ChildProcess; progress: HeldProgress | null; exited: boolean }
-
-const gClients = new Set<Client>()
-
-function startClients (port: number, n: number): Client[] {
-  const k = Math.ceil(n / kPerClient)
-  const step = Math.max(1, Math.ceil(kRate / k))
-  const clients: Client[] = []
-  for (let i = 0; i < k; i++) {
-    const count = Math.floor(n / k) + (i < n % k ? 1 : 0)
-    const child = fork(kClientFile, [String(port), String(count), String(step), String(kStepMs), '/hold'], {
-      cwd: kRepoRoot, execArgv: [...kNodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc']
-    })
-    const c: Client = { child, progress: null, exited: false }
-    child.on('message', (m: HeldProgress) => { c.progress = m })
-    child.once('exit', () => { c.exited = true; gClients.delete(c) })
-    gClients.add(c)
-    clients.push(c)
-  }
-  return clients
-}
-
-function total (clients: readonly Client[], key: 'started' | 'connected' | 'answered' | 'closed' | 'errors'): number {
-  return clients.reduce((n, c) => n + (c.progress?.[key] ?? 0), 0)
-}
-
-/** Asks each client to reset its sockets and exit; SIGKILL by PID after 5 s. */
-async function stopClients (clients: readonly Client[]): Promise<void> {
-  await Promise.all(clients.map(async (c) => {
-    if (c.exited) return
-    const exited = new Promise<void>((resolveExit) => { c.child.once('exit', () => resolveExit()) })
-    if (c.child.connected) c.child.send({ type: 'stop' })
-    else c.child.kill('SIGTERM')
-    const timer = setTimeout(() => { if (!c.exited) c.child.kill('SIGKILL') }, 5000)
-    await exited
-    clearTimeout(timer)
-  }))
-}
 
 // ---------------------------------------------------------------- one run
 
@@ -295,7 +202,7 @@ async function measure (t: Target): Promise<Result> {
     progressLine(`${t.name}: RSS ${(before / 1024).toFixed(1)} MiB; opening ${kN} held connections`)
 
     const t0 = performance.now()
-    clients = startClients(server.port, kN)
+    clients = startClients({ port: server.port, n: kN, perClient: kPerClient, rate: kRate, stepMs: kStepMs, path: '/hold' })
     let openSecs = Number.NaN
     let how: Result['how'] = 'timeout'
     const deadline = Date.now() + kSeeAllMs
@@ -326,7 +233,7 @@ async function measure (t: Target): Promise<Result> {
     progressLine(`${t.name}: all held; letting the RSS settle (>= ${kSettleMs / 1000} s)`)
     // 0.5-1.5 s after the last request: what a reading right after the burst says.
     await sleep(kSampleGapMs)
-    const burst = median(await sampleRss(server.pid, 3))
+    const burst = median(await sampleRss(server.pid, 3, kSampleGapMs))
     const afterTrace = await settle(server, t.process)
     const after = median(afterTrace.slice(-kSamples))
     const r: Result = {
@@ -337,7 +244,7 @@ async function measure (t: Target): Promise<Result> {
       answered: total(clients, 'answered'),
       closed: total(clients, 'closed'),
       errors: total(clients, 'errors'),
-      firstError: clients.map((c) => c.progress?.firstError ?? '').find((e) => e !== '') ?? '',
+      firstError: firstError(clients),
       openSecs,
       how,
       beforeKiB: before,
@@ -436,22 +343,4 @@ async function main (): Promise<number> {
 }
 
 // Servers die with the bench (proc.ts registry); so do the client processes, by PID.
-process.on('exit', () => {
-  killAllNow()
-  for (const c of gClients) {
-    try { process.kill(c.child.pid as number, 'SIGKILL') } catch { /* already gone */ }
-  }
-})
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    progressLine(`${sig}: stopping every process started`)
-    void Promise.all([stopClients([...gClients]), stopAll()]).finally(() => process.exit(130))
-  })
-}
-
-main().then((code) => { process.exitCode = code }, async (err: Error) => {
-  process.stderr.write(`${err.message}\n`)
-  await stopClients([...gClients])
-  await stopAll()
-  process.exitCode = 1
-})
+runHeldBench(main, progressLine)

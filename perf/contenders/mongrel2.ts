@@ -15,8 +15,9 @@ import { kNodeArgs } from './node-proc.js'
  * Starts the Mongrel2-protocol hello handler against a PUSH/SUB pair (Mongrel2's or the
  * broker's); `env` adds to its environment (e.g. HOLD=1, perf/held.ts).
  */
-export function startM2Handler (name: string, sendSpec: string, recvSpec: string, env: Record<string, string> = {}): Proc {
-  return spawnProc(name, process.execPath, [...kNodeArgs, 'perf/handlers/m2-hello.ts', sendSpec, recvSpec], env)
+export function startM2Handler (name: string, sendSpec: string, recvSpec: string, env: Record<string, string> = {},
+  file = 'perf/handlers/m2-hello.ts'): Proc {
+  return spawnProc(name, process.execPath, [...kNodeArgs, file, sendSpec, recvSpec], env)
 }
 
 export interface M2Start {
@@ -26,6 +27,8 @@ export interface M2Start {
   settings?: Record<string, number | string>
   /** Added to the hello handler's environment. */
   handlerEnv?: Record<string, string>
+  /** The handler's file; default perf/handlers/m2-hello.ts. */
+  handlerFile?: string
 }
 
 export interface RunningM2 {
@@ -58,7 +61,7 @@ export async function startMongrel2 (opts: M2Start = {}): Promise<RunningM2> {
   try {
     const server = spawnProc(`${prefix}mongrel2`, 'mongrel2', [m2.db, m2.uuid], {}, { cwd: m2.dir, stopSignal: 'SIGINT' })
     procs.push(server)
-    const handler = startM2Handler(`${prefix}m2-handler`, sendSpec, recvSpec, opts.handlerEnv)
+    const handler = startM2Handler(`${prefix}m2-handler`, sendSpec, recvSpec, opts.handlerEnv, opts.handlerFile)
     procs.push(handler)
     return { port, server, handler, procs, stop }
   } catch (err) {

@@ -20,7 +20,7 @@
  * benchmark knows when all N have arrived.
  */
 import { writeFileSync } from 'node:fs'
-import { Publisher, Pull } from 'zeromq'
+import { connectM2, serveM2 } from './m2-sockets.js'
 
 const kSendSpec = process.argv[2] ?? process.env.M2_SEND_SPEC ?? 'tcp://127.0.0.1:9997'
 const kRecvSpec = process.argv[3] ?? process.env.M2_RECV_SPEC ?? 'tcp://127.0.0.1:9996'
@@ -84,49 +84,15 @@ function writeCounts (): void {
 }
 if (kCountFile) setInterval(writeCounts, 200).unref()
 
-/**
- * PUB drops every message its peer has not subscribed to yet (ZeroMQ's slow joiner), and
- * Mongrel2 queues requests at its PUSH while no handler is connected: pulling before the
- * reply path is up loses the first replies, and those clients hang. So: PUB first, wait for
- * its handshake and a moment for the SUB's subscription to follow, then PULL.
- */
-async function whenPubReady (sock: Publisher): Promise<void> {
-  const events = sock.events
-  for (;;) {
-    const ev = await events.receive()
-    if (ev.type === 'handshake') break
-  }
-  events.close()
-  await new Promise((resolveWait) => { setTimeout(resolveWait, kSubscribeGraceMs) })
-}
-const kSubscribeGraceMs = 50
-
-const pull = new Pull({ linger: 0 })
-// PUB also drops silently at its high-water mark (default 1000): never let a burst lose replies.
-const pub = new Publisher({ linger: 0, sendHighWaterMark: 100_000 })
-const ready = whenPubReady(pub)
-pub.connect(kRecvSpec)
-await ready
-pull.connect(kSendSpec)
-process.stderr.write(`m2-hello: pid ${process.pid} PULL ${kSendSpec} PUB ${kRecvSpec}\n`)
+const sockets = await connectM2('m2-hello', kSendSpec, kRecvSpec)
 
 function shutdown (): void {
   writeCounts()
   process.stderr.write(`m2-hello: requests=${requests} answered=${answered} skipped=${skipped} malformed=${malformed}\n`)
-  pull.close()
-  pub.close()
+  sockets.pull.close()
+  sockets.pub.close()
 }
 process.once('SIGTERM', shutdown)
 process.once('SIGINT', shutdown)
 
-try {
-  for await (const [msg] of pull) {
-    if (msg === undefined) continue
-    const reply = replyFor(msg)
-    // Only one send may be in flight per socket (zeromq.js); awaiting also keeps order.
-    if (reply !== null) await pub.send(reply)
-  }
-} catch (err) {
-  // Closing the sockets on shutdown ends the loop with a "socket closed" error.
-  if (!pull.closed) throw err
-}
+await serveM2(sockets, replyFor)

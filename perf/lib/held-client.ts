@@ -9,10 +9,16 @@
  * every socket (RST, so no TIME_WAIT pile-up eats the ephemeral ports of the next run)
  * and exits.
  *
- * argv: port count step intervalMs path
+ * Modes (argv[7]): `get` (default) sends a plain GET the server must never answer; `sse`
+ * expects a `200` head (an event stream kept open) and `ws` sends a WebSocket upgrade and
+ * expects a `101`; an answer that starts otherwise counts as `unexpected`.
+ *
+ * argv: port count step intervalMs path [mode]
  */
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
+
+export type HeldMode = 'get' | 'sse' | 'ws'
 
 export interface HeldProgress {
   type: 'progress'
@@ -22,6 +28,8 @@ export interface HeldProgress {
   connected: number
   /** Connections on which the server sent bytes (an answer: 503, 504… — must stay 0). */
   answered: number
+  /** Answers (sse/ws modes) that did not start with the expected status line. */
+  unexpected: number
   /** Connections the server (or the kernel) closed. */
   closed: number
   errors: number
@@ -32,12 +40,16 @@ export interface HeldProgress {
 
 const [port, count, step, intervalMs] = process.argv.slice(2, 6).map(Number) as [number, number, number, number]
 const kPath = process.argv[6] ?? '/hold'
-const kRequest = Buffer.from(`GET ${kPath} HTTP/1.1\r\nHost: localhost\r\n\r\n`, 'latin1')
+const kMode = (process.argv[7] ?? 'get') as HeldMode
+// A fixed key: the server computes the accept value; the client never checks it.
+const kUpgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'
+const kRequest = Buffer.from(`GET ${kPath} HTTP/1.1\r\nHost: localhost\r\n${kMode === 'ws' ? kUpgrade : kMode === 'sse' ? 'Accept: text/event-stream\r\n' : ''}\r\n`, 'latin1')
+const kExpected = kMode === 'ws' ? Buffer.from('HTTP/1.1 101') : kMode === 'sse' ? Buffer.from('HTTP/1.1 200') : null
 const kReportMs = 250
 
 const sockets: Socket[] = []
 const progress: HeldProgress = {
-  type: 'progress', started: 0, connected: 0, answered: 0, closed: 0, errors: 0, firstError: '', done: false
+  type: 'progress', started: 0, connected: 0, answered: 0, unexpected: 0, closed: 0, errors: 0, firstError: '', done: false
 }
 let stopping = false
 
@@ -51,10 +63,14 @@ function onConnect (this: Socket): void {
   this.write(kRequest)
   if (progress.connected === count) report()
 }
-function onData (this: Socket): void {
+function onData (this: Socket, chunk: Buffer): void {
   // Count a connection once, however many chunks its answer takes.
   this.removeListener('data', onData)
   progress.answered++
+  if (kExpected !== null && !chunk.subarray(0, kExpected.length).equals(kExpected)) {
+    progress.unexpected++
+    if (progress.firstError === '') progress.firstError = `unexpected answer: ${chunk.toString('latin1', 0, Math.max(0, chunk.indexOf(13))).slice(0, 80)}`
+  }
   this.resume()
 }
 function onClose (): void {

@@ -3,7 +3,7 @@
  * the 12 bytes `Hello World\n`.
  */
 import { request } from 'node:http'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import type { Proc } from './proc.js'
 import { sleep } from './proc.js'
 
@@ -61,6 +61,24 @@ export async function waitForHello (url: string, timeoutMs: number, watch: reado
       last = (err as Error).message
     }
     if (Date.now() > deadline) throw new Error(`perf: ${url} did not answer 200 "Hello World\\n" within ${timeoutMs} ms: ${last}`)
+    await sleep(100)
+  }
+}
+
+/** Resolves once 127.0.0.1:`port` accepts a TCP connection. */
+export async function waitForPort (port: number, watch: readonly Proc[]): Promise<void> {
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    for (const p of watch) {
+      if (p.exit !== null) throw new Error(`perf: ${p.name} (pid ${p.pid}) exited (${p.exit})\n${p.logTail()}`)
+    }
+    const ok = await new Promise<boolean>((resolveTry) => {
+      const s = connect({ host: '127.0.0.1', port })
+      s.once('connect', () => { s.destroy(); resolveTry(true) })
+      s.once('error', () => { resolveTry(false) })
+    })
+    if (ok) return
+    if (Date.now() > deadline) throw new Error(`perf: nothing listens on 127.0.0.1:${port} after 20 s`)
     await sleep(100)
   }
 }
