@@ -413,3 +413,10 @@ test.serial('acceptor shutdown (SIGTERM): open WebSockets are closed with 1001 G
   await spy.disconnect(hs.req.id)
   t.is(await acceptor.exited, 0)
 })
+
+test.serial('a handshake for a service with no handler gets the 503 that names the cause (not maintenance)', async (t) => {
+  const sys = await startSystem(t, { handlers: 0 })
+  const r = await refused(`ws://127.0.0.1:${sys.port}/ws`)
+  t.is(r.status, 503)
+  t.is(r.body, 'no handler connected for this service\n')
+})

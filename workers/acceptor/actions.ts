@@ -11,6 +11,7 @@
 import { ResponseError } from '../../shared/errors.js'
 import { encodeRequest } from '../../shared/protocol/request.js'
 import type { Acceptor } from './acceptor.js'
+import type { BrokerLink } from './broker-link.js'
 import { overflowError, type Exchange } from './exchange.js'
 import { Fault } from '../../shared/fsm/machine.js'
 import { Ev, eventName, type HttpActions } from './exchange-fsm.js'
@@ -90,6 +91,11 @@ function cut (ex: Exchange): void {
   res.close()
 }
 
+/** Why a route's service cannot take a request now: the broker is silent, or it counts no handler. */
+export function unavailableCause (link: BrokerLink): number {
+  return link.silent() ? Cause.BrokerSilent : Cause.NoHandler
+}
+
 /**
  * Hands an exchange's request message to its service under `sender` and registers the
  * exchange for replies; false (cause: queue full) when the link refuses it. A held
@@ -135,7 +141,7 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
 
     readBody (ex) {
       if (ex.link === null || !link.available(ex.link)) {
-        ex.cause = link.silent() ? Cause.BrokerSilent : Cause.NoHandler
+        ex.cause = unavailableCause(link)
         return Ev.UNAVAILABLE
       }
       if (!ex.hasBody) return Ev.REQ_RECV

@@ -23,7 +23,7 @@ import type { WebSocketBehavior } from 'uWebSockets.js'
 import type { Acceptor } from './acceptor.js'
 import type { Exchange } from './exchange.js'
 import { Ev, St, type ExchangeActions, type HttpActions, type WsActions } from './exchange-fsm.js'
-import { sendRequest } from './actions.js'
+import { sendRequest, unavailableCause } from './actions.js'
 
 type UwsContext = Parameters<NonNullable<WebSocketBehavior<unknown>['upgrade']>>[2]
 
@@ -216,7 +216,10 @@ export function createWsActions (acceptor: Acceptor, http: HttpActions<Exchange>
     handshake (ex) {
       const svc = ex.link
       const wsx = ex.wsx!
-      if (svc === null || !link.available(svc)) return Ev.UNAVAILABLE
+      if (svc === null || !link.available(svc)) {
+        ex.cause = unavailableCause(link)
+        return Ev.UNAVAILABLE
+      }
       ex.headers.METHOD = 'WEBSOCKET_HANDSHAKE'
       const sender = acceptor.senders.current
       const msg = encodeRequest(sender.wire, ex.id, ex.path, ex.headers, Buffer.from(acceptKey(wsx.key), 'latin1'), svc.protocol)
