@@ -238,6 +238,8 @@ export class Exchange implements ResponseSink {
       if (name.length === 4 && name.toLowerCase() === 'date') continue
       res.writeHeader(name, value)
     }
+    // Written: a held stream need not keep the header strings (nor the head text they slice).
+    head.headers = kWrittenHeaders
     this.written = true
     if (head.framing === 'chunked' || head.framing === 'close') {
       if (head.connectionClose || head.framing === 'close') {
@@ -403,6 +405,8 @@ export class Exchange implements ResponseSink {
 }
 
 function kNoop (): void {}
+
+const kWrittenHeaders = Object.freeze([]) as unknown as ResponseHead['headers']
 
 /** A client that lets more than `max` bytes pile up is cut (SWB_ERR_RESPONSE_OVERFLOW). */
 export function overflowError (max: number): ResponseError {

@@ -76,6 +76,11 @@ const kMaxChunkSizeDigits = 13
 // 15 decimal digits stay below Number.MAX_SAFE_INTEGER.
 const kMaxLengthDigits = 15
 
+// Shared until a split head needs a buffer (appendPartial never writes into it: length 0),
+// and the headers a parser holds between onHead and reset(): per-stream memory (bench:push).
+const kNoPartial = Buffer.alloc(0)
+const kNoHeaders: Array<[name: string, value: string]> = Object.freeze([]) as unknown as Array<[name: string, value: string]>
+
 const kCodeHead = 'SWB_ERR_RESPONSE_HEAD'
 const kCodeLength = 'SWB_ERR_RESPONSE_LENGTH'
 const kCodeChunk = 'SWB_ERR_RESPONSE_CHUNK'
@@ -160,7 +165,7 @@ export class ResponseParser {
   private state = kHead
   private headDoneFlag = false
   // head
-  private partial: Buffer = Buffer.alloc(0)   // a head cut by a push boundary (split pushes only)
+  private partial: Buffer = kNoPartial        // a head cut by a push boundary (split pushes only)
   private partialLen = 0
   private scanPos = 0                         // start of the first unfinished line in `partial`
   private status = 0
@@ -481,6 +486,9 @@ export class ResponseParser {
       contentLength,
       connectionClose: this.connectionClose
     })
+    // The sink owns the head now: a held stream's parser keeps no header strings.
+    this.headers = kNoHeaders
+    this.reason = ''
     if (this.state === kLength && this.remaining === 0) this.end()
   }
 
