@@ -341,15 +341,13 @@ export class Acceptor implements ExchangeOwner {
         ws.cork(ex!.corkedReply)
         continue
       }
-      if (ex === undefined || ex.sender !== sender || ex.res === null || (ex.state !== St.Waiting && ex.state !== St.Responding && ex.state !== St.Upgrading)) {
-        this.stats.gone++
-        // Bounded per service: one reply may name 128 ids, and anyone can publish.
+      if (ex === undefined || ex.sender !== sender || !controllable(ex)) {
         if (now === 0) now = Date.now()
-        if (link.takeNotice(now)) this.notifyDisconnect(link, id, sender.wire)
+        this.#gone(link, sender, id, now)
         continue
       }
       ex.reply = reply.body
-      ex.res.cork(ex.corkedReply)
+      ex.res!.cork(ex.corkedReply)
     }
   }
 
@@ -370,13 +368,21 @@ export class Acceptor implements ExchangeOwner {
       if (ex === undefined || ex.sender !== sender || !controllable(ex)) {
         // As Mongrel2 (MONGREL2.md §2.3): a notice for a gone id, except for a cancel.
         if (control === kCancel) continue
-        this.stats.gone++
         if (now === 0) now = Date.now()
-        if (link.takeNotice(now)) this.notifyDisconnect(link, id, sender.wire)
+        this.#gone(link, sender, id, now)
         continue
       }
       if (control !== kCredits) this.run(ex, ev)
     }
+  }
+
+  /**
+   * A reply named an id that is gone (or not this sender's): count it and send Mongrel2's
+   * notice back, within the service's bucket: one reply may name 128 ids, and anyone can publish.
+   */
+  #gone (link: ServiceLink, sender: Sender, id: number, now: number): void {
+    this.stats.gone++
+    if (link.takeNotice(now)) this.notifyDisconnect(link, id, sender.wire)
   }
 
   #idle (ex: Exchange): void {
