@@ -45,7 +45,11 @@ export const defaults: Readonly<Config> = deepFreeze({
   broker: {
     status: 'tcp://127.0.0.1:9993',
     statusIntervalMs: 250,       // ms
-    hwm: 10_000                  // messages
+    hwm: 10_000,                 // messages
+    publishOut: 'tcp://127.0.0.1:9992',
+    publishPull: 'tcp://127.0.0.1:5560', // Pushpin's
+    publishHttp: '127.0.0.1:5561',       // Pushpin's
+    publishKey: null
   },
   services: {
     demo: {

@@ -97,6 +97,14 @@ export interface BrokerConfig {
   statusIntervalMs: number
   /** ZeroMQ high-water mark on every broker socket, in messages. Default 10000. */
   hwm: number
+  /** Broker PUB endpoint fanning published items out to acceptors (their SUB connects). Default tcp://127.0.0.1:9992. */
+  publishOut: string
+  /** Pushpin-compatible ZeroMQ publish input: the broker binds PULL here; '' = off. Default tcp://127.0.0.1:5560. */
+  publishPull: string
+  /** Pushpin-compatible HTTP publish endpoint (`POST /publish/`), `host:port`; '' = off. Default 127.0.0.1:5561. */
+  publishHttp: string
+  /** Shared key for Pushpin's JWT check on publishHttp; required when it is bound beyond loopback. Default null. */
+  publishKey: string | null
 }
 
 export interface HandlerConfig {

@@ -117,7 +117,20 @@ const kAcceptorFields: Record<string, Field> = {
 const kBrokerFields: Record<string, Field> = {
   status: kEndpoint,
   statusIntervalMs: int(10, 60_000),
-  hwm: int(1, 10_000_000)
+  hwm: int(1, 10_000_000),
+  publishOut: kEndpoint,
+  publishPull: {
+    rule: "must be '' (off) or a ZeroMQ endpoint (tcp://host:port, ipc://path or inproc://name)",
+    test: (v) => v === '' || (typeof v === 'string' && (kOtherTransport.test(v) || tcpPort(v) > 0))
+  },
+  publishHttp: {
+    rule: "must be '' (off) or host:port with a port from 1 to 65535",
+    test: (v) => v === '' || (typeof v === 'string' && httpPort(v) > 0)
+  },
+  publishKey: {
+    rule: 'must be null or a non-empty string',
+    test: (v) => v === null || (typeof v === 'string' && v.length > 0)
+  }
 }
 
 const kHandlerFields: Record<string, Field> = {
@@ -370,7 +383,14 @@ function checkEndpointClashes (ctx: Ctx, acceptor: Obj | undefined, broker: Obj 
       for (const key of ['sendSpec', 'recvSpec', 'requests', 'replies']) add(join(join('services', name), key), service[key])
     }
   }
-  if (broker !== undefined) add('broker.status', broker.status)
+  if (broker !== undefined) {
+    add('broker.status', broker.status)
+    add('broker.publishOut', broker.publishOut)
+    if (broker.publishPull !== '') add('broker.publishPull', broker.publishPull)
+    if (typeof broker.publishHttp === 'string' && httpPort(broker.publishHttp) > 0) {
+      add('broker.publishHttp', 'tcp://' + broker.publishHttp)
+    }
+  }
   if (acceptor !== undefined && typeof acceptor.port === 'number' && acceptor.port > 0 && typeof acceptor.host === 'string') {
     const host = canonicalHost(acceptor.host)
     const port = acceptor.port
@@ -379,6 +399,15 @@ function checkEndpointClashes (ctx: Ctx, acceptor: Obj | undefined, broker: Obj 
       ctx.problems.push(`acceptor.port ${port} is already used by ${clash.path} ${JSON.stringify(clash.spec)}${from(ctx, 'acceptor.port')}`)
     }
   }
+}
+
+/** The port of a valid `host:port` HTTP listen address, else 0. */
+function httpPort (spec: string): number {
+  const colon = spec.lastIndexOf(':')
+  if (colon <= 0 || /\s/.test(spec)) return 0
+  const text = spec.slice(colon + 1)
+  const port = /^[0-9]{1,5}$/.test(text) ? Number(text) : 0
+  return port <= 65535 ? port : 0
 }
 
 /** The port of a valid tcp:// endpoint, else 0. */
