@@ -1,20 +1,16 @@
 /**
  * `npm start [-- nf args]`: preflight, then foreman.
  *
- *   args ─▶ --config taken out (→ SWITCHBOARD_CONFIG) ─▶ load + validate ─▶ bind checks ─▶ run dir ─▶ nf start …
+ *   args ─▶ --config taken out (→ SWITCHBOARD_CONFIG) ─▶ load + validate ─▶ bind checks ─▶ nf start …
  *
  * A config or bind problem prints one message and exits non-zero before anything starts
  * (78 for the configuration, 1 for an address). Otherwise nf runs in a process group of
- * its own with SWITCHBOARD_DEMO_DIR set to a fresh directory of this run (the demo's
- * waiters), removed when this script exits (one a killed script left: at the next start).
- * SIGINT, SIGTERM or SIGHUP to this process reach nf as SIGINT (which it passes on to every
+ * its own. SIGINT, SIGTERM or SIGHUP to this process reach nf as SIGINT (which it passes on to every
  * process); another, a second or more later, kills the group. The exit code is nf's.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { constants, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { constants } from 'node:os'
 import { loadConfig } from '../shared/config/index.js'
 import { ConfigError } from '../shared/errors.js'
 import { bindTargets, checkBinds, type Formation } from '../shared/preflight.js'
@@ -70,21 +66,6 @@ function parseFormation (formation: string | undefined): Formation {
   return { broker: (counts.get('broker') ?? 0) > 0, acceptor: (counts.get('acceptor') ?? 0) > 0 }
 }
 
-const kRunDirPrefix = 'switchboard-run-'
-
-/** Removes run directories a killed start script left (its pid is gone). */
-function sweepRunDirs (): void {
-  for (const name of readdirSync(tmpdir())) {
-    const m = new RegExp(`^${kRunDirPrefix}(\\d+)-`).exec(name)
-    if (m === null) continue
-    try {
-      process.kill(Number(m[1]), 0)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(tmpdir(), name), { recursive: true, force: true })
-    }
-  }
-}
-
 /** nf's own reading of its env files (KEY=VALUE or JSON), so the preflight checks what the processes get. */
 function foremanEnv (files: string): Record<string, string> {
   const { loadEnvs } = createRequire(import.meta.url)('foreman/lib/envs.js') as { loadEnvs: (path: string) => Record<string, string> }
@@ -119,14 +100,6 @@ async function main (): Promise<number> {
   // nf passes no arguments on: the processes get the file the way the loader ranks it
   // (SWITCHBOARD_CONFIG beats --config).
   if (parsed.config !== undefined && (env.SWITCHBOARD_CONFIG ?? '') === '') env.SWITCHBOARD_CONFIG = parsed.config
-  // The demo's waiters live in a directory of this run, shared by its handler processes.
-  if ((env.SWITCHBOARD_DEMO_DIR ?? '') === '') {
-    sweepRunDirs()
-    const runDir = mkdtempSync(join(tmpdir(), `${kRunDirPrefix}${process.pid}-`))
-    env.SWITCHBOARD_DEMO_DIR = runDir
-    say(`run directory ${runDir} (SWITCHBOARD_DEMO_DIR; removed at exit)`)
-    process.once('exit', () => { rmSync(runDir, { recursive: true, force: true }) })   // however this process ends
-  }
   return runForeman(parsed.nf, env)
 }
 

@@ -3,36 +3,43 @@
  *
  *   GET  /hello   Hello World
  *   ANY  /echo    the request as the handler saw it (Mongrel2's first HTTP→0MQ demo)
- *   GET  /wait    long-poll: held until someone POSTs a message (or 20 s pass: 204)
- *   POST /post    answers every held /wait, in any handler process, with the body
+ *   GET  /wait    long-poll: held on the channel `wait` until a /post (or 20 s pass: 204)
+ *   POST /post    publishes the body to every held /wait, on every acceptor
  *   WS   /ws      a WebSocket that echoes every message
+ *   GET  /chat/   a chat page: two rooms, WebSocket, SSE or long-poll (chat.ts)
  *   GET  /        this list
+ *
+ * Nothing is kept in the handler: /wait and the chat's holds live in the acceptor (GRIP),
+ * so any handler process answers any request.
  */
 import type { Context, Handler, Request } from '../../workers/handler/api.js'
-import { formatResponse } from '../../workers/handler/api.js'
 import type { WebSocketApp } from '../../workers/handler/websocket.js'
-import { claim, claimAll, forget, hold } from './waiters.js'
+import { chat, chatMessage, chatOpen, type Publish } from './chat.js'
 
 const kIndex = [
   'Switchboard demo',
   '  GET  /hello   Hello World',
   '  ANY  /echo    the request as the handler saw it',
   '  GET  /wait    long-poll: waits for the next message',
-  '  POST /post    posts a message to every waiting /wait',
+  '  POST /post    publishes a message to every waiting /wait',
   '  WS   /ws      a WebSocket that echoes every message',
+  '  GET  /chat/   a chat page (open it in a browser)',
   ''
 ].join('\n')
 
-const kHoldMs = 20_000
+/** A /wait with no /post is answered 204 after this (under the route's 30 s reply timeout). */
+const kWaitS = 20
 
 const app: Handler = (req, ctx) => {
   switch (req.path) {
     case '/hello': return 'Hello World\n'
     case '/echo': return echo(req)
-    case '/wait': return wait(req, ctx)
+    case '/wait': return wait(ctx)
     case '/post': return post(req, ctx)
     case '/': return kIndex
-    default: return { status: 404, body: `no demo page at ${req.path}\n` }
+    default:
+      if (req.path === '/chat' || req.path.startsWith('/chat/')) return chat(req, ctx)
+      return { status: 404, body: `no demo page at ${req.path}\n` }
   }
 }
 export default app
@@ -53,48 +60,30 @@ function echo (req: Request) {
   }
 }
 
-function wait (req: Request, ctx: Context): undefined {
-  if (!hold(req.sender, req.id)) return undefined // its client already left
-  // Answer with 204 before the route's 30 s reply timeout would answer 504.
-  setTimeout(() => {
-    if (claim(req.sender, req.id, process.pid)) ctx.reply({ status: 204 })
-  }, kHoldMs).unref()
-  return undefined // held: no reply now
+function wait (ctx: Context): undefined {
+  ctx.hold('wait', { timeoutS: kWaitS, response: { status: 204 } })
+  return undefined
 }
 
+/** Publishing cannot tell how many were waiting (they are held by the acceptors): it says published. */
 function post (req: Request, ctx: Context) {
   if (req.method !== 'POST') return { status: 405, headers: { Allow: 'POST' }, body: 'POST a message here\n' }
-  const message = req.text()
-  const waiters = claimAll()
-  // One message per (acceptor, holding process) names all its ids: Mongrel2's N:M fan-out.
-  const groups = new Map<string, { sender: string, heldBy: number, ids: number[] }>()
-  for (const w of waiters) {
-    const key = `${w.sender} ${w.heldBy}`
-    let g = groups.get(key)
-    if (g === undefined) groups.set(key, g = { sender: w.sender, heldBy: w.heldBy, ids: [] })
-    g.ids.push(w.id)
-  }
-  for (const g of groups.values()) {
-    ctx.deliver(g.sender, g.ids, formatResponse({
-      headers: { 'X-Held-By': String(g.heldBy), 'X-Answered-By': String(process.pid) },
-      body: { message }
-    }))
-  }
-  return { body: { delivered: waiters.length } }
+  ctx.publish('wait', { httpResponse: { headers: { 'X-Answered-By': String(process.pid) }, body: { message: req.text() } } })
+  return { body: { published: true } }
 }
 
-/** A held client left: drop its waiter so nobody answers a gone exchange. */
-export function onDisconnect (sender: string, id: number): void {
-  forget(sender, id)
-}
+// TODO(merge push2): the handler host's publisher, for WebSocket events (they have no ctx).
+const publish: Publish = () => { throw new Error('publishing from a WebSocket event is not merged yet') }
 
-/** WebSocket events (workers/handler/websocket.ts): /ws echoes; other paths are refused. */
+/** WebSocket events (workers/handler/websocket.ts): /ws echoes, /chat/ws chats; other paths are refused. */
 export const websocket: WebSocketApp = {
   open (ws) {
+    if (ws.path === '/chat/ws') return chatOpen(ws)
     if (ws.path !== '/ws') return { status: 404, body: `no WebSocket at ${ws.path}\n` }
     return undefined
   },
   message (ws, msg) {
-    ws.send(msg.binary ? msg.data : msg.text())
+    if (ws.path === '/chat/ws') chatMessage(ws, msg, publish)
+    else ws.send(msg.binary ? msg.data : msg.text())
   }
 }

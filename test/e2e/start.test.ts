@@ -1,44 +1,21 @@
 /**
  * `npm start` as a user runs it: the preflight refuses a bad config or a taken port with
  * one message and a non-zero exit before foreman starts anything; the happy path runs
- * foreman with a run directory for the demo's waiters that is gone after exit; and what a
- * crash after start looks like (README → Scaling). The default-config test binds the
- * default ports, under holdDefaultPorts.
+ * the Procfile's two handler processes by default; and what a crash after start looks
+ * like (README → Scaling). The default-config test binds the default ports, under
+ * holdDefaultPorts.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer, type Server } from 'node:net'
 import test, { type ExecutionContext } from 'ava'
 import { open } from '../helpers/ws-client.js'
-import { groupAlive, holdDefaultPorts, kRoot, probePort, Proc, System, waitUntil } from '../helpers/system.js'
+import { defaultEnv, foremanPid, groupAlive, holdDefaultPorts, npmStart, probePort, System, waitUntil } from '../helpers/system.js'
 
-/** `npm start -- args` in a process group of its own; foreman's group is killed in teardown too. */
-function npmStart (t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv): Proc {
-  const npm = new Proc('npm start', 'npm', ['start', ...(args.length > 0 ? ['--', ...args] : [])], env, kRoot, true)
-  t.teardown(async () => {
-    const nf = foremanPid(npm)
-    try { process.kill(-npm.pid, 'SIGINT') } catch {}
-    const timer = setTimeout(() => {
-      try { process.kill(-npm.pid, 'SIGKILL') } catch {}
-      if (nf !== null) try { process.kill(-nf, 'SIGKILL') } catch {}
-    }, 20000)
-    await npm.exited
-    if (nf !== null) await waitUntil(() => !groupAlive(nf), 20000, 'foreman\'s group to exit').catch(() => { try { process.kill(-nf, 'SIGKILL') } catch {} })
-    clearTimeout(timer)
-  })
-  return npm
-}
-
-function foremanPid (npm: Proc): number | null {
-  const m = /foreman pid (\d+)/.exec(npm.output)
-  return m === null ? null : Number(m[1])
-}
-
-/** A System's config and env without its demo dir: `npm start` makes the run's own. */
+/** A System's config and env (private ports and endpoints), for `npm start` to run. */
 function privateSystem (t: ExecutionContext, config?: Record<string, unknown>): System {
   const sys = new System({ config })
   t.teardown(() => sys.stop())
-  sys.env.SWITCHBOARD_DEMO_DIR = ''
   return sys
 }
 
@@ -102,21 +79,35 @@ test.serial('npm start: a broker endpoint taken exits 1 naming the field; the fo
   t.pass()
 })
 
-test.serial('npm start -- broker=1,acceptor=1,handler=2: the run directory is shared, then removed; SIGINT stops everything', async (t) => {
+test.serial('npm start runs the Procfile\'s two handler processes; a /post through either answers every /wait; SIGTERM stops everything', async (t) => {
   const sys = privateSystem(t)
-  const npm = npmStart(t, ['broker=1,acceptor=1,handler=2'], sys.env)
-  const dir = (await npm.waitFor(/run directory (\S+)/, 45000))[1]!
+  const npm = npmStart(t, [], sys.env)
   const port = Number((await npm.waitFor(/acceptor\.1 .*listening url=http:\/\/127\.0\.0\.1:(\d+)\//, 45000))[1])
+  await npm.waitFor(/handler\.1 .*handler ready/, 45000)
+  await npm.waitFor(/handler2\.1 .*handler ready/, 45000)
   await npm.waitFor(/broker\.1 .*handler connected .*handlers=2/, 45000)
-  t.true(existsSync(dir))
   const url = `http://127.0.0.1:${port}`
-  await waitUntil(async () => (await fetch(url + '/hello').catch(() => null))?.status === 200, 30000, 'GET /hello')
-  // Both handler hosts see the run's directory: a waiter held by either is delivered.
+  const pids = new Set<number>()
+  await waitUntil(async () => {
+    const res = await fetch(url + '/echo', { signal: AbortSignal.timeout(1000) }).catch(() => null)
+    if (res?.status === 200) pids.add(((await res.json()) as { handlerPid: number }).handlerPid)
+    return pids.size === 2
+  }, 30000, 'answers from both handler processes')
+  // Held on the channel `wait` by the acceptor: a /post through either handler answers both.
   const waits = [fetch(url + '/wait'), fetch(url + '/wait')]
-  await waitUntil(() => readdirSync(dir).filter((n) => n.includes('_')).length === 2, 30000, 'two waiters')
-  const post = await fetch(url + '/post', { method: 'POST', body: 'x' })
-  t.deepEqual(await post.json(), { delivered: 2 })
-  for (const w of waits) t.is((await w).status, 200)
+  const answered = Promise.all(waits)
+  let done = false
+  void answered.then(() => { done = true }, () => { done = true })
+  await waitUntil(async () => {
+    const post = await fetch(url + '/post', { method: 'POST', body: 'x' })
+    t.deepEqual(await post.json(), { published: true })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    return done
+  }, 30000, 'both /wait answered (a /post published before a hold is in place reaches nobody: posted again)')
+  for (const w of await answered) {
+    t.is(w.status, 200)
+    t.deepEqual(await w.json(), { message: 'x' })
+  }
 
   // SIGTERM to npm alone: npm forwards it, the start script passes it to foreman as SIGINT.
   const nf = foremanPid(npm)!
@@ -125,13 +116,11 @@ test.serial('npm start -- broker=1,acceptor=1,handler=2: the run directory is sh
   t.regex(npm.output, /Killing all processes with signal\s+SIGINT/)
   await waitUntil(() => !groupAlive(nf), 20000, 'foreman\'s group to exit')
   t.is(await probePort(port), 'ECONNREFUSED')
-  t.false(existsSync(dir), 'the run directory is removed at exit')
 })
 
 test.serial('npm start: a process that dies later takes the others down, and npm start exits 0 (README)', async (t) => {
   const sys = privateSystem(t)
   const npm = npmStart(t, [], sys.env)
-  const dir = (await npm.waitFor(/run directory (\S+)/, 45000))[1]!
   const m = await npm.waitFor(/acceptor\.1 .*listening url=http:\/\/127\.0\.0\.1:(\d+)\//, 45000)
   await npm.waitFor(/handler\.1 .*handler ready .*pid=(\d+)/, 45000)
   const brokerPid = Number((await npm.waitFor(/broker\.1 .*ready pid=(\d+)/, 45000))[1])
@@ -140,14 +129,11 @@ test.serial('npm start: a process that dies later takes the others down, and npm
   t.regex(npm.output, /Killing all processes with signal\s+SIGKILL/)
   t.regex(npm.output, /broker\.1\s+Exited with exit code SIGKILL/)
   t.is(await probePort(Number(m[1])), 'ECONNREFUSED')
-  t.false(existsSync(dir))
 })
 
 test.serial('npm start with the default config serves the demo on 6767: hello, raw PATH, 404, long-poll, WebSocket', async (t) => {
   await holdDefaultPorts(t)
-  const env = { ...process.env }
-  for (const key of Object.keys(env)) if (key.startsWith('SWITCHBOARD_')) delete env[key]
-  const npm = npmStart(t, [], env)
+  const npm = npmStart(t, [], defaultEnv())
   await npm.waitFor(/acceptor\.1 .*listening url=http:\/\/127\.0\.0\.1:6767\//, 45000)
   await npm.waitFor(/handler\.1 .*handler ready/, 45000)
   let res: Response | null = null
@@ -163,12 +149,15 @@ test.serial('npm start with the default config serves the demo on 6767: hello, r
   const spaced = await fetch('http://127.0.0.1:6767/a%20b')
   t.is(spaced.status, 404, 'the demo\'s own 404, not the acceptor\'s 500')
   t.is(await spaced.text(), 'no demo page at /a%20b\n', 'PATH as the client sent it')
-  const held = fetch('http://127.0.0.1:6767/wait')
+  const held: { res?: Response } = {}
+  void fetch('http://127.0.0.1:6767/wait').then((r) => { held.res = r })
   await waitUntil(async () => {
     const r = await fetch('http://127.0.0.1:6767/post', { method: 'POST', body: 'hi' })
-    return ((await r.json()) as { delivered: number }).delivered === 1
-  }, 10000, 'the held /wait to be delivered')
-  const answered = await held
+    t.deepEqual(await r.json(), { published: true })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    return held.res !== undefined
+  }, 10000, 'the held /wait to be answered (a /post before its hold is in place reaches nobody: posted again)')
+  const answered = held.res!
   t.is(answered.status, 200)
   t.deepEqual(await answered.json(), { message: 'hi' })
   const ws = await open('ws://127.0.0.1:6767/ws')

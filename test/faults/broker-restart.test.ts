@@ -46,10 +46,10 @@ test.serial('an exchange sent just before the broker restarts gets a prompt 503,
 
 test.serial('an exchange sent just before its handler host dies gets a prompt 503, not the route timeout', async (t) => {
   t.timeout(60_000)
-  const sys = await startSystem(t, { handlers: 1 })
+  const sys = await startSystem(t, { handlers: 1, app: 'test/fixtures/behaviours.ts' })
   const sentAt = Date.now()
-  // The demo's /wait holds the exchange (20 s); kill its host within the second.
-  const pending = fetch(`${sys.url}/wait`, { signal: AbortSignal.timeout(40_000) }).then((r) => ({ status: r.status, at: Date.now() }))
+  // /hold never answers: the exchange waits on its handler host; kill the host within the second.
+  const pending = fetch(`${sys.url}/hold`, { signal: AbortSignal.timeout(40_000) }).then((r) => ({ status: r.status, at: Date.now() }))
   await sleep(300)
   await sys.procs.find((p) => p.name === 'handler')!.stop('SIGKILL')
   const r = await pending

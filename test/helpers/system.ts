@@ -115,7 +115,6 @@ export class System {
     this.env = {
       ...process.env,
       SWITCHBOARD_CONFIG: this.configFile,
-      SWITCHBOARD_DEMO_DIR: join(this.dir, 'demo-waiters'),
       UV_THREADPOOL_SIZE: '16',
       ...opts.env
     }
@@ -273,4 +272,34 @@ function processAlive (pid: number): boolean {
   } catch {
     return false
   }
+}
+
+/** The environment without any SWITCHBOARD_* variable: the default configuration, as users run it. */
+export function defaultEnv (): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  for (const key of Object.keys(env)) if (key.startsWith('SWITCHBOARD_')) delete env[key]
+  return env
+}
+
+/** `npm start -- args` in a process group of its own; foreman's group is killed in teardown too. */
+export function npmStart (t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv): Proc {
+  const npm = new Proc('npm start', 'npm', ['start', ...(args.length > 0 ? ['--', ...args] : [])], env, kRoot, true)
+  t.teardown(async () => {
+    const nf = foremanPid(npm)
+    try { process.kill(-npm.pid, 'SIGINT') } catch {}
+    const timer = setTimeout(() => {
+      try { process.kill(-npm.pid, 'SIGKILL') } catch {}
+      if (nf !== null) try { process.kill(-nf, 'SIGKILL') } catch {}
+    }, 20000)
+    await npm.exited
+    if (nf !== null) await waitUntil(() => !groupAlive(nf), 20000, 'foreman\'s group to exit').catch(() => { try { process.kill(-nf, 'SIGKILL') } catch {} })
+    clearTimeout(timer)
+  })
+  return npm
+}
+
+/** The pid of the foreman `npm start` runs (it says so), once it has said it. */
+export function foremanPid (npm: Proc): number | null {
+  const m = /foreman pid (\d+)/.exec(npm.output)
+  return m === null ? null : Number(m[1])
 }
