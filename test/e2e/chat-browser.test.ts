@@ -46,12 +46,12 @@ function chromiumPids (profile: string): number[] {
 
 interface Tab { page: Page, name: string, errors: string[] }
 
-async function openTab (browser: BrowserContext, room: string, name: string): Promise<Tab> {
+async function openTab (browser: BrowserContext, room: string, name: string, extra = ''): Promise<Tab> {
   const page = await browser.newPage()
   const tab: Tab = { page, name, errors: [] }
   page.on('pageerror', (err) => { tab.errors.push(`${name}: ${err.message}`) })
   page.on('console', (m) => { if (/Content.Security.Policy/i.test(m.text())) tab.errors.push(`${name}: ${m.text()}`) })
-  await page.goto(`${kBase}/chat/?room=${room}&name=${name}`)
+  await page.goto(`${kBase}/chat/?room=${room}&name=${name}${extra}`)
   return tab
 }
 
@@ -141,6 +141,11 @@ test.serial('chat page in Chromium: two tabs per room over WebSocket, then SSE w
   }, 30_000, 'bo (long-poll) to get a message from ann (SSE)')
   t.is(await count(a2, seen), 1)
   await exchange(t, a2, 'sent while long-polling', [a1], random)
+
+  // 4. `?transport=long-poll` (README) starts there, without any block.
+  const eve = await openTab(browser, 'random', 'eve', '&transport=long-poll')
+  await transport(eve, 'long-poll')
+  random.push(eve)
 
   for (const tab of [...lobby, ...random]) t.deepEqual(tab.errors, [], 'no script error nor CSP violation')
 })
