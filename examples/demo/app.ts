@@ -12,9 +12,9 @@
  * Nothing is kept in the handler: /wait and the chat's holds live in the acceptor (GRIP),
  * so any handler process answers any request.
  */
-import type { Context, Handler, Request } from '../../workers/handler/api.js'
+import { publish, type Context, type Handler, type Request } from '../../workers/handler/api.js'
 import type { WebSocketApp } from '../../workers/handler/websocket.js'
-import { chat, chatMessage, chatOpen, type Publish } from './chat.js'
+import { chat, chatMessage, chatOpen } from './chat.js'
 
 const kIndex = [
   'Switchboard demo',
@@ -72,9 +72,6 @@ function post (req: Request, ctx: Context) {
   return { body: { published: true } }
 }
 
-// TODO(merge push2): the handler host's publisher, for WebSocket events (they have no ctx).
-const publish: Publish = () => { throw new Error('publishing from a WebSocket event is not merged yet') }
-
 /** WebSocket events (workers/handler/websocket.ts): /ws echoes, /chat/ws chats; other paths are refused. */
 export const websocket: WebSocketApp = {
   open (ws) {
@@ -83,7 +80,7 @@ export const websocket: WebSocketApp = {
     return undefined
   },
   message (ws, msg) {
-    if (ws.path === '/chat/ws') chatMessage(ws, msg, publish)
+    if (ws.path === '/chat/ws') chatMessage(ws, msg, publish)   // a WebSocket event has no ctx: the module-level publish
     else ws.send(msg.binary ? msg.data : msg.text())
   }
 }

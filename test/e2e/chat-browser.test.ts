@@ -91,11 +91,14 @@ async function exchange (t: ExecutionContext, from: Tab, text: string, hear: Tab
 test.serial('chat page in Chromium: two tabs per room over WebSocket, then SSE with the WebSocket blocked, then long-poll', async (t) => {
   t.timeout(120_000)
   await holdDefaultPorts(t)
+  const started = Date.now()
+  const phase = (what: string): void => { t.log(`${what} at ${((Date.now() - started) / 1000).toFixed(1)} s`) }
   const npm = npmStart(t, [], defaultEnv())
   t.teardown(() => { if (!t.passed) t.log(`npm start's output (end):\n${npm.output.slice(-6000)}`) })
   await npm.waitFor(/acceptor\.1 .*listening url=http:\/\/127\.0\.0\.1:6767\//, 45_000)
   await npm.waitFor(/broker\.1 .*handler connected .*handlers=2/, 45_000)
   await waitUntil(async () => (await fetch(kBase + '/hello', { signal: AbortSignal.timeout(1000) }).catch(() => null))?.status === 200, 30_000, 'GET /hello')
+  phase('system up')
   const browser = await launch(t)
   const [a1, a2, r1, r2] = await Promise.all([
     openTab(browser, 'lobby', 'ann'), openTab(browser, 'lobby', 'bo'), openTab(browser, 'random', 'cy'), openTab(browser, 'random', 'di')
@@ -103,6 +106,7 @@ test.serial('chat page in Chromium: two tabs per room over WebSocket, then SSE w
   const lobby = [a1, a2]
   const random = [r1, r2]
 
+  phase('tabs open')
   // 1. WebSocket everywhere: both ways in each room, rooms apart, text shown as text.
   for (const tab of [...lobby, ...random]) await transport(tab, 'websocket')
   await exchange(t, a1, 'hello from ann', lobby, random)
@@ -114,6 +118,7 @@ test.serial('chat page in Chromium: two tabs per room over WebSocket, then SSE w
   t.is(await a2.page.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined, 'no script ran from a message')
   t.is(await a2.page.$$eval('#log img', (imgs) => imgs.length), 0)
 
+  phase('websocket done')
   // 2. WebSockets blocked (a real refusal: the socket closes before it joins): SSE, sending by POST.
   await browser.routeWebSocket('**/chat/ws**', (ws) => { ws.close() })
   for (const tab of lobby) await tab.page.reload()
@@ -123,6 +128,7 @@ test.serial('chat page in Chromium: two tabs per room over WebSocket, then SSE w
   // The random tabs kept their sockets (routing acts on new ones): one publish reaches both kinds.
   await exchange(t, r1, 'still on websocket', random, lobby)
 
+  phase('sse done')
   // 3. SSE blocked too for bo: long-poll. A poll's hold is not visible from outside, so ann
   // says it again (a new text) until bo has one; what bo sends (by POST) ann sees over SSE.
   // (bo's own may fall between two polls: the demo keeps no history.)
@@ -142,6 +148,7 @@ test.serial('chat page in Chromium: two tabs per room over WebSocket, then SSE w
   t.is(await count(a2, seen), 1)
   await exchange(t, a2, 'sent while long-polling', [a1], random)
 
+  phase('long-poll done')
   // 4. `?transport=long-poll` (README) starts there, without any block.
   const eve = await openTab(browser, 'random', 'eve', '&transport=long-poll')
   await transport(eve, 'long-poll')
