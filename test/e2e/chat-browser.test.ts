@@ -120,13 +120,17 @@ test.serial('chat page in Chromium: two tabs per room over WebSocket, then SSE w
 
   phase('websocket done')
   // 2. WebSockets blocked (a real refusal: the socket closes before it joins): SSE, sending by POST.
+  // Routing acts on new sockets: bo reloads first (SSE beside ann's WebSocket), then ann.
   await browser.routeWebSocket('**/chat/ws**', (ws) => { ws.close() })
-  for (const tab of lobby) await tab.page.reload()
-  for (const tab of lobby) await transport(tab, 'sse')
+  await a2.page.reload()
+  await transport(a2, 'sse')
+  await exchange(t, a1, 'from a websocket to sse', lobby, random)
+  await exchange(t, a2, 'from sse to a websocket', lobby, random)
+  await a1.page.reload()
+  await transport(a1, 'sse')
   await exchange(t, a1, 'over sse now', lobby, random)
   await exchange(t, a2, 'sse both ways', lobby, random)
-  // The random tabs kept their sockets (routing acts on new ones): one publish reaches both kinds.
-  await exchange(t, r1, 'still on websocket', random, lobby)
+  await exchange(t, r1, 'random still on websockets', random, lobby)
 
   phase('sse done')
   // 3. SSE blocked too for bo: long-poll. A poll's hold is not visible from outside, so ann
