@@ -13,7 +13,8 @@
  *
  * One publish carries all three formats, so WebSocket, SSE and long-poll subscribers each
  * get a message once. Items carry no id/prev-id: two handler processes share no counter,
- * and ids that are not consistent per channel would make acceptors drop items as gaps. So
+ * and ids that do not chain per channel would make acceptors hold items back as out of
+ * order (then count gaps). So
  * there is no history either: a page shows what is said while it is connected, and a
  * long-poll misses what is published between its answer and its next request.
  */
