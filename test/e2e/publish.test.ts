@@ -11,7 +11,7 @@ import { SignJWT } from 'jose'
 import * as zmq from 'zeromq'
 import { decodeItem, type PublishItem } from '../../shared/protocol/publish.js'
 import { encode } from '../../shared/protocol/tnetstring.js'
-import { System, freePort } from '../helpers/system.js'
+import { System, freePort, holdDefaultPorts } from '../helpers/system.js'
 
 const run = promisify(execFile)
 const kPushpinPublish = '/usr/bin/pushpin-publish'
@@ -281,4 +281,23 @@ test('an acceptor too far behind: the items the broker cannot queue are dropped,
   t.is(sys.procs[0]!.child.exitCode, null)
   await sys.procs[0]!.stop()
   t.regex(sys.procs[0]!.output, /publish stats published=\d+ dropped=\d+ rejected=0/)
+})
+
+test.serial('the defaults users run: pushpin-publish with no --spec (http://localhost:5561) and --spec tcp://127.0.0.1:5560 reach a SUB on tcp://127.0.0.1:9992', async (t) => {
+  await holdDefaultPorts(t)
+  const sys = new System({ config: { broker: { publishOut: 'tcp://127.0.0.1:9992', publishPull: 'tcp://127.0.0.1:5560', publishHttp: '127.0.0.1:5561' } } })
+  t.teardown(() => sys.stop())
+  await sys.startBroker()
+  const sub = new Subscriber('tcp://127.0.0.1:9992')
+  t.teardown(() => { sub.sock.close() })
+  const deadline = Date.now() + 15_000
+  while (sub.items.length === 0) {
+    if (Date.now() > deadline) throw new Error('no warm-up item:\n' + sys.logs())
+    await run(kPushpinPublish, ['warmup', 'w'])
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  await run(kPushpinPublish, ['room', 'over http'])
+  t.is(text((await sub.next()).httpStream?.content), 'over http\n')
+  await run(kPushpinPublish, ['--spec', 'tcp://127.0.0.1:5560', 'room', 'over zeromq'])
+  t.is(text((await sub.next()).wsMessage?.content), 'over zeromq')
 })
