@@ -8,7 +8,8 @@
  * Items are parsed (shared/protocol/pushpin.ts) and re-encoded once here, so acceptors read
  * one compact form. The PUB does not drop silently for a slow acceptor (ZMQ_XPUB_NODROP):
  * an item it cannot queue (an acceptor `broker.hwm` items behind) is dropped here, counted
- * and logged, and the next one is tried afresh. Request and reply messages never pass here.
+ * and logged, and the next one is tried afresh. With `broker.publishRate` set, items over
+ * that rate on one channel are dropped (counted) before. Request and reply messages never pass here.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import * as zmq from 'zeromq'
@@ -19,13 +20,15 @@ import { ProtocolError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import { encodeItem, type PublishItem } from '../shared/protocol/publish.js'
 import { parseHttpBody, parseZmqMessage } from '../shared/protocol/pushpin.js'
+import { ChannelRate } from './channel-rate.js'
 
 /** Pushpin's push_in_http_max_body_size. */
 export const kMaxBody = 1_000_000
 /** Slow or stalled publishers are cut (headers and whole request). */
 const kRequestTimeoutMs = 10_000
 
-export interface PublishStats { published: number, dropped: number, rejected: number }
+/** published: sent to acceptors; dropped: the PUB could not queue them; rejected: bad input; limited: over broker.publishRate. */
+export interface PublishStats { published: number, dropped: number, rejected: number, limited: number }
 
 interface Answer { status: number, reason: string, body: string, headers?: Record<string, string> }
 
@@ -36,11 +39,13 @@ export class PublishService {
   #out: zmq.Publisher | null = null
   #pull: zmq.Pull | null = null
   #http: Server | null = null
-  readonly stats: PublishStats = { published: 0, dropped: 0, rejected: 0 }
+  readonly stats: PublishStats = { published: 0, dropped: 0, rejected: 0, limited: 0 }
+  readonly #rate: ChannelRate
 
   constructor (config: Readonly<Config>, log: Logger) {
     this.#config = config
     this.#log = log
+    this.#rate = new ChannelRate(config.broker.publishRate)
     const key = config.broker.publishKey
     // Pushpin's convention for binary keys in config: "base64:…".
     this.#key = key === null ? null : key.startsWith('base64:') ? Buffer.from(key.slice(7), 'base64') : Buffer.from(key)
@@ -80,6 +85,11 @@ export class PublishService {
     const out = this.#out
     if (out === null) return
     for (const item of items) {
+      if (!this.#rate.allow(item.channel)) {
+        this.stats.limited++
+        this.#log.warn('dropped a published item over broker.publishRate', { channel: item.channel, limited: this.stats.limited })
+        continue
+      }
       out.send(encodeItem(item)).then(() => { this.stats.published++ }, (err: unknown) => {
         this.stats.dropped++
         this.#log.warn('dropped a published item', {

@@ -130,7 +130,8 @@ const kBrokerFields: Record<string, Field> = {
   publishKey: {
     rule: 'must be null or a non-empty string',
     test: (v) => v === null || (typeof v === 'string' && v.length > 0)
-  }
+  },
+  publishRate: int(0, 1_000_000)
 }
 
 const kHandlerFields: Record<string, Field> = {

@@ -301,3 +301,16 @@ test.serial('the defaults users run: pushpin-publish with no --spec (http://loca
   await run(kPushpinPublish, ['--spec', 'tcp://127.0.0.1:5560', 'room', 'over zeromq'])
   t.is(text((await sub.next()).wsMessage?.content), 'over zeromq')
 })
+
+test('broker.publishRate: items over the per-channel rate are dropped and counted; other channels pass', async (t) => {
+  const { sub, url } = await rig(t, { publishRate: 2 })
+  const limited = async (): Promise<number> => ((await (await fetch(url + '/publish/stats')).json()) as { limited: number }).limited
+  const before = await limited() // warm-up items may have been limited too
+  const items = Array.from({ length: 10 }, (_, i) => ({ channel: 'busy', id: String(i), 'http-stream': { content: 'x' } }))
+  items.push({ channel: 'quiet', id: 'q', 'http-stream': { content: 'y' } })
+  t.is((await post(url + '/publish/', JSON.stringify({ items }))).status, 200)
+  t.like(await sub.next(), { channel: 'busy', id: '0' })
+  t.like(await sub.next(), { channel: 'busy', id: '1' })
+  t.like(await sub.next(), { channel: 'quiet', id: 'q' })
+  t.is(await limited() - before, 8)
+})
