@@ -314,3 +314,28 @@ test('broker.publishRate: items over the per-channel rate are dropped and counte
   t.like(await sub.next(), { channel: 'quiet', id: 'q' })
   t.is(await limited() - before, 8)
 })
+
+test('two acceptors (two SUBs on publishOut): each gets every item once, in order', async (t) => {
+  const { sys, sub, url } = await rig(t)
+  const second = new Subscriber(sys.publish.out)
+  t.teardown(() => { second.sock.close() })
+  // The second subscription travels like the first: wait until it hears the warm-ups too.
+  const push = new zmq.Push({ linger: 0 })
+  push.connect(sys.publish.pull)
+  t.teardown(() => { push.close() })
+  const deadline = Date.now() + 15_000
+  while (second.items.length === 0) {
+    if (Date.now() > deadline) throw new Error('the second subscriber never heard a warm-up item')
+    await push.send(encode({ channel: 'warmup2', formats: { 'http-stream': { content: 'w' } } }))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  const items = Array.from({ length: 50 }, (_, i) => ({ channel: 'both', id: String(i), 'http-stream': { content: String(i) } }))
+  t.is((await post(url + '/publish/', JSON.stringify({ items }))).status, 200)
+  for (const s of [sub, second]) {
+    const ids: Array<string | null> = []
+    for (let i = 0; i < 50; i++) ids.push((await s.next()).id)
+    t.deepEqual(ids, items.map((x) => x.id))
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.is(sub.items.filter((x) => x.channel === 'both').length + second.items.filter((x) => x.channel === 'both').length, 0, 'no item twice')
+})
