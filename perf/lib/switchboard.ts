@@ -136,7 +136,7 @@ export async function startSwitchboard (opts: SwitchboardOptions): Promise<Runni
     const nAcceptors = opts.acceptors ?? 1
     const config = {
       acceptor: { host: '127.0.0.1', port, drainMs: 500, ...(nAcceptors > 1 ? { sharePort: true } : {}), ...opts.acceptor },
-      broker: { status: await link('status') },
+      broker: { status: await link('status'), publishOut: ipc('publish-out'), publishPull: ipc('publish-pull'), publishHttp: '' },
       services: {
         bench: {
           sendSpec,

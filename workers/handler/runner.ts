@@ -24,6 +24,7 @@ import { encodeReply } from '../../shared/protocol/reply.js'
 import { formatResponse, textResponse, type Context, type DisconnectHandler, type Handler, type HandlerResult, type Request, type Response } from './api.js'
 import { decodePath } from './api.js'
 import { isWebSocketMessage, runWebSocket, type WebSocketApp } from './websocket.js'
+import { publish, type PublishInput } from './publish.js'
 
 const log = createLogger('handler')
 const kEmpty = Buffer.alloc(0)
@@ -201,6 +202,10 @@ class AppContext implements Context {
     for (let i = 0; i < ids.length; i += 128) this.out.push(encodeReply(sender, ids.slice(i, i + 128), kEmpty))
     if (sender === this.sender && ids.includes(this.id)) this.#runner.end(this, kClosed)
     this.#runner.closed(sender, ids)
+  }
+
+  publish (channel: string, item: string | Uint8Array | PublishInput): void {
+    publish(channel, item)
   }
 }
 
