@@ -20,6 +20,9 @@
 
 export type HeaderValue = string | string[]
 
+import type { HoldChannels, HoldOptions } from './grip.js'
+export { holdResponse, type HoldChannels, type HoldOptions } from './grip.js'
+
 // Streams and Server-Sent Events (chunked responses over many messages): see sse.ts.
 export {
   openStream, openSse, ChunkedStream, SseStream, formatSseEvent, formatSseComment, formatSseRetry,
@@ -84,6 +87,12 @@ export interface Context {
   deliver (sender: string, ids: readonly number[], bytes: Uint8Array | string): void
   /** Close exchanges (Mongrel2's empty reply): the acceptor ends them and their connections. */
   close (sender: string, ids: readonly number[]): void
+  /**
+   * Answer with a GRIP hold (grip.ts): the client waits on `channels` until something is
+   * published there (or `timeoutS` passes: it then gets `response`). Ends this exchange
+   * for the handler, as reply() does.
+   */
+  hold (channels: HoldChannels, opts?: HoldOptions): void
 }
 
 export type Handler = (req: Request, ctx: Context) => HandlerResult | Promise<HandlerResult>
