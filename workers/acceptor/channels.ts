@@ -119,7 +119,7 @@ export class Channels {
       item = decodeItem(frame)
     } catch (err) {
       this.#owner.stats.badItems++
-      this.#owner.log.warn('dropped a bad published item', { code: (err as { code?: string }).code, reason: (err as Error).message, bytes: frame.length })
+      this.#owner.log.warn('dropped a published item', { code: (err as { code?: string }).code, reason: (err as Error).message, bytes: frame.length })
       return
     }
     try {
