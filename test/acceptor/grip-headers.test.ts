@@ -1,5 +1,5 @@
 import test from 'ava'
-import { holdHead, kHoldResponse, kHoldStream, readGrip, unescapeCstring, type GripHold } from '../../workers/acceptor/grip-headers.js'
+import { holdHead, kHoldResponse, kHoldStream, packHeaders, readGrip, unescapeCstring, unpackHeaders, type GripHold } from '../../workers/acceptor/grip-headers.js'
 import { parseExtended } from '../../workers/acceptor/extended.js'
 import { encode } from '../../shared/protocol/tnetstring.js'
 
@@ -81,4 +81,14 @@ test('X subscribe / unsubscribe bodies', (t) => {
   t.regex(parseExtended(encode(['subscribe', { room: 'x' }])) as string, /needs a "channel"/)
   t.regex(parseExtended(encode(['subscribe', 'room'])) as string, /args are not a dict/)
   t.regex(parseExtended(encode(['publish', { channel: 'x' }])) as string, /unknown key/)
+})
+
+test('a response hold keeps its headers packed in one string, unpacked as they were', (t) => {
+  const ex = { grip: null as GripHold | null }
+  const head = { headers: [['Content-Type', 'text/plain'], ['Grip-Hold', 'response'], ['Grip-Channel', 'a'], ['X-Empty', ''], ['Set-Cookie', 'a=1; Path=/']] as H, framing: 'length', contentLength: 4 }
+  t.true(holdHead(ex, head))
+  t.deepEqual(head.headers, [])
+  t.deepEqual(unpackHeaders(ex.grip!.headers), [['Content-Type', 'text/plain'], ['X-Empty', ''], ['Set-Cookie', 'a=1; Path=/']])
+  t.is(packHeaders([]), '')
+  t.deepEqual(unpackHeaders(''), [])
 })

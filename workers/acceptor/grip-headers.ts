@@ -35,10 +35,12 @@ export class GripHold {
   /** Stream holds: Grip-Keep-Alive bytes and their idle interval. */
   keepAlive: Buffer | null = null
   keepAliveMs = 0
-  /** Response holds: the held body, copied (a response split over several reply messages grows it). */
-  body: Buffer | null = null
-  /** Subscribed (in Holding). */
-  active = false
+  /**
+   * Response holds: the held head's headers and body, packed as latin1 strings (a few
+   * dozen bytes where the head's tuples and a Buffer cost hundreds): see packHeaders.
+   */
+  headers = ''
+  body = ''
 
   constructor (mode: number, channels: string[]) {
     this.mode = mode
@@ -187,16 +189,36 @@ export function holdHead (ex: Holdable, head: Head): boolean {
   const grip = readGrip(head.headers)
   if (grip === null) return false
   ex.grip = grip
-  if (grip.mode === kHoldResponse) return true
+  if (grip.mode === kHoldResponse) {
+    grip.headers = packHeaders(head.headers)
+    head.headers = kPacked
+    return true
+  }
   if (head.framing === 'none') throw bad('Grip-Hold: stream on a response without a body (HEAD, 1xx, 204 or 304)')
   head.framing = 'chunked'
   head.contentLength = -1
   return false
 }
 
-/** A response hold's body bytes (a view valid only now): copied, up to `max` bytes. */
+/** A response hold's body bytes (a view valid only now): kept as latin1, up to `max` bytes. */
 export function keepHeld (grip: GripHold, chunk: Buffer, max: number): void {
-  const size = (grip.body?.length ?? 0) + chunk.length
-  if (size > max) throw bad(`the held response's body is over ${max} bytes`)
-  grip.body = grip.body === null ? Buffer.from(chunk) : Buffer.concat([grip.body, chunk], size)
+  if (grip.body.length + chunk.length > max) throw bad(`the held response's body is over ${max} bytes`)
+  grip.body += chunk.toString('latin1')
+}
+
+const kPacked = Object.freeze([]) as unknown as Array<[string, string]>
+
+/** Header names and values joined by LF (neither may hold one: the parser refuses control bytes). */
+export function packHeaders (headers: Array<[string, string]>): string {
+  let out = ''
+  for (let i = 0; i < headers.length; i++) out += (i === 0 ? '' : '\n') + headers[i]![0] + '\n' + headers[i]![1]
+  return out
+}
+
+export function unpackHeaders (packed: string): Array<[string, string]> {
+  if (packed === '') return []
+  const parts = packed.split('\n')
+  const out: Array<[string, string]> = []
+  for (let i = 0; i + 1 < parts.length; i += 2) out.push([parts[i]!, parts[i + 1]!])
+  return out
 }

@@ -26,7 +26,7 @@ import type { Acceptor } from './acceptor.js'
 import { overflowError, type Exchange } from './exchange.js'
 import { Ev, type GripActions } from './exchange-fsm.js'
 import { current } from './channels.js'
-import { kHoldResponse } from './grip-headers.js'
+import { kHoldResponse, unpackHeaders } from './grip-headers.js'
 import type { ResponseHead } from './response-parser.js'
 
 /** Headers of a published response that uWS writes itself or that must not pass. */
@@ -45,11 +45,12 @@ export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
 
   /** Sends the held response as the handler gave it (Exchange's own write path). */
   const sendHeld = (ex: Exchange): void => {
-    const body = ex.grip!.body
+    const grip = ex.grip!
     const head = ex.head!
+    head.headers = unpackHeaders(grip.headers)
     unhold(ex)
     ex.onHead(head)
-    if (body !== null) ex.onBody(body)
+    if (grip.body !== '') ex.onBody(Buffer.from(grip.body, 'latin1'))
     ex.onEnd()
   }
 
@@ -124,7 +125,6 @@ export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
   return {
     hold (ex) {
       const grip = ex.grip!
-      grip.active = true
       if (grip.mode === kHoldResponse) {
         timeouts.arm(ex, grip.timeoutS * 1000)
       } else {
