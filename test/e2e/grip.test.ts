@@ -172,6 +172,14 @@ test.serial('WebSocket: ws.subscribe / unsubscribe (X replies), ws-message text 
   t.is(closed.code, 4001)
 })
 
+test.serial('a WebSocket subscribed in its handshake answer (X before the 101) gets what is published once open', async (t) => {
+  const ws = await openWs(`ws://127.0.0.1:${g.sys.port}/ws?ch=early`)
+  t.teardown(() => ws.ws.terminate())
+  // The 101 came after the X reply on the same link: the subscription is in place.
+  await g.publish({ channel: 'early', wsMessage: { content: Buffer.from('early bird'), binary: false, close: false, code: 0 } })
+  t.is(await ws.text(), 'early bird')
+})
+
 test.serial('an X subscribe naming an HTTP exchange closes it, as an unknown key would (Mongrel2)', async (t) => {
   const c = new RawClient(g.sys.port)
   await c.write('GET /raw/x HTTP/1.1\r\nHost: x\r\n\r\n')

@@ -443,6 +443,15 @@ export class Acceptor implements ExchangeOwner, ChannelsOwner {
         }
         continue
       }
+      if (ex.state === St.Upgrading && ex.wsx !== null) {
+        // Sent with (before) the handler's 101: applied once the socket is open.
+        const wsx = ex.wsx
+        const list = (wsx.pendingChannels ??= [])
+        const at = list.indexOf(control.channel)
+        if (control.subscribe && at < 0) list.push(control.channel)
+        else if (!control.subscribe && at >= 0) list.splice(at, 1)
+        continue
+      }
       this.stats.badExtended++
       this.log.warn('bad extended (X) reply: closing its connections', { service: link.name, ids: String(id), reason: `${control.subscribe ? '' : 'un'}subscribe on an exchange that is not an open WebSocket` })
       this.run(ex, Ev.CANCEL)
