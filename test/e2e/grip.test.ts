@@ -125,6 +125,26 @@ test.serial('raw Grip headers from a Mongrel2 handler: a publish answers, no dis
   t.true(notice.disconnect, 'the client leaving a held stream is told to the handler')
 })
 
+test.serial('a stream hold with a Content-Length first body: later handler messages are content; X ctl keep-alive is accepted', async (t) => {
+  const c = new RawClient(g.sys.port)
+  t.teardown(() => c.socket.destroy())
+  await c.write('GET /raw/cl HTTP/1.1\r\nHost: x\r\n\r\n')
+  const { req } = await spy.request('/raw/cl')
+  await spy.reply(req.sender, [req.id], 'HTTP/1.1 200 OK\r\nGrip-Hold: stream\r\nGrip-Channel: clch\r\nContent-Length: 3\r\n\r\none')
+  await c.until((d) => dechunk(bodyOf(d)) === 'one')
+  t.is(dechunk(bodyOf(c.data)), 'one', `got ${JSON.stringify(c.data)}`)
+  t.regex(head(c.data), /transfer-encoding: chunked/i)
+  const { encodeReply } = await import('../../shared/protocol/reply.js')
+  const { encode } = await import('../../shared/protocol/tnetstring.js')
+  await spy.publish(encodeReply(req.sender, [req.id], encode(['ctl', { 'keep-alive': true }]), true))
+  await spy.reply(req.sender, [req.id], ' two')
+  await g.publish({ channel: 'clch', httpStream: { content: Buffer.from(' three'), close: false } })
+  await c.until((d) => dechunk(bodyOf(d)) === 'one two three')
+  t.is(dechunk(bodyOf(c.data)), 'one two three')
+  t.false(c.closed)
+  t.false(spy.messages.some((m) => m.disconnect && m.req.id === req.id))
+})
+
 test.serial('a Python (Mongrel2, tnetstring) handler holding with raw Grip headers: response and stream holds', async (t) => {
   const python = findPython()
   if (python === null) { t.fail('no python3 with zmq: apt-get install -y python3-zmq'); return }

@@ -213,7 +213,13 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
         return Ev.FAILED
       }
       // Grip-Hold: a stream holds once its head is out, a response once it is complete.
-      if (ex.grip !== null) return ex.state !== St.Holding && (ex.grip.mode === kHoldStream || ex.parser.done) ? Ev.HOLD : 0
+      if (ex.grip !== null) {
+        if (ex.state === St.Holding) {
+          ex.lastWrite = Date.now() // the handler wrote: Grip-Keep-Alive counts idleness from here
+          return 0
+        }
+        return ex.grip.mode === kHoldStream || ex.parser.done ? Ev.HOLD : 0
+      }
       if (ex.complete) return Ev.RESP_SENT
       // A started response is a stream: its idle clock replaces the reply timeout.
       if (ex.written) streams.touch(ex)
