@@ -28,6 +28,8 @@ export interface GripSystem {
   sys: System
   raw: ServiceEndpoints
   py: ServiceEndpoints
+  /** The acceptors' config file (its broker.publishOut is the test's PUB): start more acceptors with it. */
+  acceptorConfig: string
   /** Sends one item to the acceptor (fields not given are null). */
   publish (item: Partial<PublishItem> & { channel: string }): Promise<void>
 }
@@ -79,12 +81,12 @@ export async function startGrip (t: Teardown, opts: GripOptions = {}): Promise<G
   const publish = async (item: Partial<PublishItem> & { channel: string }): Promise<void> => {
     await pub.send(encodeItem({ id: null, prevId: null, httpResponse: null, httpStream: null, wsMessage: null, ...item }))
   }
-  return { sys, raw, py, publish }
+  return { sys, raw, py, acceptorConfig, publish }
 }
 
 /** Waits until the acceptor's SUB gets items: a long-poll on `__sync` answered by one (sent again until it is). */
-export async function syncPublish (g: GripSystem, path = '/poll?ch=__sync&timeout=30'): Promise<void> {
-  const answer = fetch(g.sys.url + path).then(async (r) => await r.text())
+export async function syncPublish (g: GripSystem, path = '/poll?ch=__sync&timeout=30', url = g.sys.url): Promise<void> {
+  const answer = fetch(url + path).then(async (r) => await r.text())
   let done = false
   void answer.then(() => { done = true })
   await waitUntil(async () => {
