@@ -59,13 +59,14 @@ export interface ChannelsOwner {
 /** The item being delivered (read by the PUBLISH action): no closure per delivery. */
 export const current: { item: PublishItem | null } = { item: null }
 
+/** One channel. Sets and lists are made on first use: a channel per user is common (memory per hold). */
 class Channel {
-  readonly http = new Set<Exchange>()
-  readonly ws = new Set<Exchange>()
+  http: Set<Exchange> | null = null
+  ws: Set<Exchange> | null = null
   /** The id of the last item delivered (null: unknown or it had none). */
   lastId: string | null = null
-  recent: PublishItem[] = []
-  recentAt: number[] = []
+  recent: PublishItem[] | null = null
+  recentAt: number[] | null = null
   /** Items waiting for their prev-id, with when they came. */
   pending: PublishItem[] | null = null
   pendingAt: number[] | null = null
@@ -186,21 +187,23 @@ export class Channels {
 
   #emit (name: string, ch: Channel, item: PublishItem, now: number): void {
     ch.lastId = item.id
-    if (ch.recent.length >= kRecentItems) {
-      ch.recent.shift()
-      ch.recentAt.shift()
+    const recent = (ch.recent ??= [])
+    const recentAt = (ch.recentAt ??= [])
+    if (recent.length >= kRecentItems) {
+      recent.shift()
+      recentAt.shift()
     }
-    ch.recent.push(item)
-    ch.recentAt.push(now)
+    recent.push(item)
+    recentAt.push(now)
     const ws = item.wsMessage
-    if (ws !== null && ch.ws.size > 0) {
+    if (ws !== null && ch.ws !== null && ch.ws.size > 0) {
       if (ws.close) {
         for (const ex of [...ch.ws]) this.#owner.closeWs(ex, ws.code)
       } else {
         this.#owner.publishWs(name, ws.content, ws.binary)
       }
     }
-    if (ch.http.size > 0 && (item.httpResponse !== null || item.httpStream !== null)) {
+    if (ch.http !== null && ch.http.size > 0 && (item.httpResponse !== null || item.httpStream !== null)) {
       current.item = item
       try {
         for (const ex of ch.http) this.#owner.deliver(ex)
@@ -225,12 +228,13 @@ export class Channels {
         ch = new Channel()
         this.#map.set(name, ch)
       }
-      ch.http.add(ex)
+      ;(ch.http ??= new Set()).add(ex)
       const want = grip.prevIds?.[i] ?? null
       if (want === null || ch.lastId === null || ch.lastId === want) continue
-      const k = ch.recent.findIndex((item) => item.prevId === want)
+      const recent = ch.recent ?? kNone
+      const k = recent.findIndex((item) => item.prevId === want)
       if (k < 0) { gap = true; continue }
-      missed = missed === kNone ? ch.recent.slice(k) : missed.concat(ch.recent.slice(k))
+      missed = missed === kNone ? recent.slice(k) : missed.concat(recent.slice(k))
     }
     return gap ? null : missed
   }
@@ -241,8 +245,8 @@ export class Channels {
     for (const name of grip.channels) {
       const ch = this.#map.get(name)
       if (ch === undefined) continue
-      if (socket) ch.ws.delete(ex)
-      else ch.http.delete(ex)
+      if (socket) ch.ws?.delete(ex)
+      else ch.http?.delete(ex)
       this.#forgetIfIdle(name, ch)
     }
     this.#keepAlives.delete(ex)
@@ -263,7 +267,7 @@ export class Channels {
         ch = new Channel()
         this.#map.set(name, ch)
       }
-      ch.ws.add(ex)
+      ;(ch.ws ??= new Set()).add(ex)
       return true
     }
     const i = grip?.channels.indexOf(name) ?? -1
@@ -272,7 +276,7 @@ export class Channels {
     ws.unsubscribe(name)
     const ch = this.#map.get(name)
     if (ch !== undefined) {
-      ch.ws.delete(ex)
+      ch.ws?.delete(ex)
       this.#forgetIfIdle(name, ch)
     }
     return true
@@ -284,26 +288,32 @@ export class Channels {
   }
 
   #forgetIfIdle (name: string, ch: Channel): void {
-    if (ch.http.size === 0 && ch.ws.size === 0 && ch.recent.length === 0 && ch.pending === null) this.#map.delete(name)
+    if ((ch.http?.size ?? 0) === 0 && (ch.ws?.size ?? 0) === 0 && ch.recent === null && ch.pending === null) this.#map.delete(name)
   }
 
   /** Subscribers of a channel (tests, stats). */
   count (name: string): number {
     const ch = this.#map.get(name)
-    return ch === undefined ? 0 : ch.http.size + ch.ws.size
+    return ch === undefined ? 0 : (ch.http?.size ?? 0) + (ch.ws?.size ?? 0)
   }
 
   tick (now: number): void {
     for (const [name, ch] of this.#map) {
-      let old = 0
-      while (old < ch.recentAt.length && now - ch.recentAt[old]! >= kRecentMs) old++
-      if (old > 0) {
-        ch.recent.splice(0, old)
-        ch.recentAt.splice(0, old)
+      const at = ch.recentAt
+      if (at !== null) {
+        let old = 0
+        while (old < at.length && now - at[old]! >= kRecentMs) old++
+        if (old === at.length) {
+          ch.recent = null
+          ch.recentAt = null
+        } else if (old > 0) {
+          ch.recent!.splice(0, old)
+          at.splice(0, old)
+        }
       }
       if (ch.pending !== null && now - ch.pendingAt![0]! >= kSeqWaitMs) this.#flushPending(name, ch, now, true)
       // An idle channel keeps its last id as long as its recent items: then it is forgotten.
-      if (ch.recent.length === 0) this.#forgetIfIdle(name, ch)
+      if (ch.recent === null) this.#forgetIfIdle(name, ch)
     }
     for (const ex of this.#keepAlives) {
       const grip = ex.grip
