@@ -14,7 +14,8 @@ import type { Acceptor } from './acceptor.js'
 import type { BrokerLink } from './broker-link.js'
 import { overflowError, type Exchange } from './exchange.js'
 import { Fault } from '../../shared/fsm/machine.js'
-import { Ev, eventName, type HttpActions } from './exchange-fsm.js'
+import { Ev, St, eventName, type HttpActions } from './exchange-fsm.js'
+import { kHoldStream } from './grip-headers.js'
 import { addRouteHeaders } from './request-head.js'
 import type { Sender } from './senders.js'
 
@@ -171,6 +172,14 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
       ex.reply = null
       if (body.length === 0) return Ev.CLOSE
       if (ex.parser.done) {
+        if (ex.grip !== null && ex.grip.mode === kHoldStream) {
+          // A stream hold's handler writes on, Mongrel2-style: its bytes are stream content.
+          ex.onBody(body)
+          ex.lastWrite = Date.now()
+          if (!ex.overflow) return 0
+          ex.failure = overflowError(acceptor.maxQueuedBytes)
+          return Ev.FAILED
+        }
         log.warn('reply after the response ended; ignored', { id: ex.id, bytes: body.length })
         return 0
       }
@@ -203,6 +212,14 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
         ex.failure = overflowError(acceptor.maxQueuedBytes)
         return Ev.FAILED
       }
+      // Grip-Hold: a stream holds once its head is out, a response once it is complete.
+      if (ex.grip !== null) {
+        if (ex.state === St.Holding) {
+          ex.lastWrite = Date.now() // the handler wrote: Grip-Keep-Alive counts idleness from here
+          return 0
+        }
+        return ex.grip.mode === kHoldStream || ex.parser.done ? Ev.HOLD : 0
+      }
       if (ex.complete) return Ev.RESP_SENT
       // A started response is a stream: its idle clock replaces the reply timeout.
       if (ex.written) streams.touch(ex)
@@ -210,6 +227,7 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
     },
 
     ping (ex) {
+      if (ex.grip !== null) return 0 // a hold's clocks are GRIP's
       if (ex.written) streams.touch(ex)
       else timeouts.arm(ex, ex.route!.timeoutMs)
       return 0

@@ -16,6 +16,7 @@ import type { ServiceLink } from './broker-link.js'
 import type { Sender } from './senders.js'
 import { Ev, St } from './exchange-fsm.js'
 import type { WsState } from './websocket.js'
+import { holdHead, keepHeld, kHoldResponse, type GripHold } from './grip-headers.js'
 
 /** What an exchange needs from the acceptor that owns it. */
 export interface ExchangeOwner {
@@ -90,8 +91,10 @@ export class Exchange implements ResponseSink {
   streaming = false
   /** Date.now() of the last handler message to this stream (StreamIdle). */
   lastMessage = 0
-  /** Date.now() of the last write to this stream, keep-alive bytes included (StreamIdle). */
+  /** Date.now() of the last write to this stream, keep-alive bytes included (StreamIdle, Grip-Keep-Alive). */
   lastWrite = 0
+  /** A GRIP hold (grip.ts) or a WebSocket's channels: null for almost every exchange. */
+  grip: GripHold | null = null
 
   // Callbacks bound once per pooled object.
   readonly onAborted: () => void
@@ -200,6 +203,7 @@ export class Exchange implements ResponseSink {
     this.streaming = false
     this.lastMessage = 0
     this.lastWrite = 0
+    this.grip = null
   }
 
   #onData (chunk: ArrayBuffer, isLast: boolean): void {
@@ -229,6 +233,8 @@ export class Exchange implements ResponseSink {
     this.head = head
     const res = this.res
     if (res === null || head.status < 200) return
+    // Grip headers never reach the client; a response hold writes nothing now (grip.ts).
+    if (this.grip === null && holdHead(this, head)) return
     // uWS writes "200 OK" itself when no status is given: one native call less for most.
     if (head.status !== 200 || head.reason !== 'OK') res.writeStatus(statusLine(head.status, head.reason))
     const headers = head.headers
@@ -260,6 +266,10 @@ export class Exchange implements ResponseSink {
   }
 
   onBody (chunk: Buffer): void {
+    if (this.grip !== null && this.grip.mode === kHoldResponse) {
+      keepHeld(this.grip, chunk, this.owner.maxQueuedBytes)
+      return
+    }
     const res = this.res
     const head = this.head
     if (res === null || head === null || this.complete) return
@@ -299,7 +309,7 @@ export class Exchange implements ResponseSink {
   keepAlive (): void {
     const res = this.res
     const head = this.head
-    const bytes = this.route?.keepAlive
+    const bytes = this.grip !== null ? this.grip.keepAlive : this.route?.keepAlive
     if (res === null || head === null || this.complete || bytes == null) return
     if (head.framing !== 'chunked' && head.framing !== 'close') return
     this.#write(res, bytes)
@@ -323,6 +333,8 @@ export class Exchange implements ResponseSink {
   }
 
   onEnd (): void {
+    // A held response waits for its publish or timeout; a stream hold's first bytes ended, not the stream.
+    if (this.grip !== null) return
     const res = this.res
     const head = this.head
     if (res === null || head === null || this.complete) return

@@ -63,6 +63,8 @@ export class WsState {
   /** The handler's close frame (0 = none yet; 1005 = without a code), or the code wsFail closes with. */
   endCode = 0
   endReason: Buffer = kEmpty
+  /** Channels an `X` subscribe named before the socket opened (a handler subscribing in its handshake answer). */
+  pendingChannels: string[] | null = null
 }
 
 /**
@@ -251,6 +253,10 @@ export function createWsActions (acceptor: Acceptor, http: HttpActions<Exchange>
       wsx.key = ''
       wsx.context = null
       if (wsx.ws === null) return wsx.closed ? Ev.REMOTE_CLOSE : Ev.FAILED
+      if (wsx.pendingChannels !== null) {
+        for (const name of wsx.pendingChannels) acceptor.channels.socket(ex, name, true)
+        wsx.pendingChannels = null
+      }
       const early = wsx.early
       if (early === null) return 0
       wsx.early = null

@@ -19,8 +19,11 @@
  */
 
 import type { PublishInput } from './publish.js'
+import type { HoldChannels, HoldOptions } from './grip.js'
 
 export type HeaderValue = string | string[]
+
+export { holdResponse, type HoldChannels, type HoldOptions } from './grip.js'
 
 // Streams and Server-Sent Events (chunked responses over many messages): see sse.ts.
 // Publishing to channels (Pushpin's items): see publish.ts.
@@ -95,6 +98,12 @@ export interface Context {
    * Fire and forget (a bounded queue in the host; past it, items are dropped and counted).
    */
   publish (channel: string, item: string | Uint8Array | PublishInput): void
+  /**
+   * Answer with a GRIP hold (grip.ts): the client waits on `channels` until something is
+   * published there (or `timeoutS` passes: it then gets `response`). Ends this exchange
+   * for the handler, as reply() does.
+   */
+  hold (channels: HoldChannels, opts?: HoldOptions): void
 }
 
 export type Handler = (req: Request, ctx: Context) => HandlerResult | Promise<HandlerResult>

@@ -21,6 +21,7 @@ import { resolve } from 'node:path'
 import { createLogger } from '../../shared/log.js'
 import { decodeRequest, isDisconnect, type DecodedRequest } from '../../shared/protocol/request.js'
 import { encodeReply } from '../../shared/protocol/reply.js'
+import { holdResponse, type HoldChannels, type HoldOptions } from './grip.js'
 import { formatResponse, textResponse, type Context, type DisconnectHandler, type Handler, type HandlerResult, type Request, type Response } from './api.js'
 import { decodePath } from './api.js'
 import { isWebSocketMessage, runWebSocket, type WebSocketApp } from './websocket.js'
@@ -189,6 +190,10 @@ class AppContext implements Context {
     }
     this.out.push(encodeReply(this.sender, [this.id], bytes))
     this.#runner.end(this, kReplied)
+  }
+
+  hold (channels: HoldChannels, opts?: HoldOptions): void {
+    this.reply(holdResponse(channels, opts))
   }
 
   deliver (sender: string, ids: readonly number[], bytes: Uint8Array | string): void {
