@@ -21,7 +21,6 @@ import type { Sender } from './senders.js'
 
 const kEmpty = Buffer.alloc(0)
 const kFaultNames: Record<number, string> = Object.fromEntries(Object.entries(Fault).map(([name, n]) => [n, name]))
-const kNoHeaders = Object.freeze({}) as Record<string, string>
 
 /** Why a 503: `Exchange.cause`. 0 is the maintenance filter's (it only rewrites the event). */
 export const Cause = {
@@ -103,8 +102,7 @@ export function unavailableCause (link: BrokerLink): number {
  * exchange keeps only what it needs to answer: not the request.
  */
 export function sendRequest (acceptor: Acceptor, ex: Exchange, sender: Sender, msg: Buffer): boolean {
-  ex.headers = kNoHeaders
-  ex.path = ex.host = ex.method = ex.remote = ''
+  ex.dropRequest()
   if (!ex.link!.send(msg)) {
     ex.cause = Cause.QueueFull
     return false
@@ -223,6 +221,7 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
       if (ex.complete) return Ev.RESP_SENT
       // A started response is a stream: its idle clock replaces the reply timeout.
       if (ex.written) streams.touch(ex)
+      ex.replyWritten(body.length)
       return 0
     },
 
