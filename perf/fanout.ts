@@ -43,15 +43,13 @@ import type { Client } from './lib/held-clients.js'
 import { firstError, receivedSpan, runHeldBench, startClients, stopClients, total } from './lib/held-clients.js'
 import { formatMachine, machineInfo } from './lib/machine.js'
 import { kOutDir, makeTempDir, removeTempDir, sleep, stopAll } from './lib/proc.js'
+import { aggregateRuns, complete, kContenderNames, kKindNames, rssTable, targetLines, timeTable } from './lib/fanout-report.js'
+import type { ContenderName, Kind, RunResult } from './lib/fanout-report.js'
 import { fmtMs, formatMarkdown, formatText } from './lib/report.js'
 import { settle } from './lib/rss.js'
-import { median, spreadPct } from './lib/stats.js'
+import { median } from './lib/stats.js'
 import { startSwitchboard } from './lib/switchboard.js'
 
-const kContenderNames = ['switchboard', 'uws-raw', 'pushpin'] as const
-type ContenderName = typeof kContenderNames[number]
-const kKindNames = ['ws', 'sse', 'lp'] as const
-type Kind = typeof kKindNames[number]
 
 parseArgs(`usage: npm run bench:fanout     (no arguments; knobs are env variables)
   FANOUT_N=1000,10000        held subscribers per run (each size in turn)
@@ -60,6 +58,7 @@ parseArgs(`usage: npm run bench:fanout     (no arguments; knobs are env variable
   REPEATS=3                  rounds; each runs every contender once, in order; the table shows medians
   FANOUT_PER_CLIENT=2500     sockets per client process (at least 2 processes)
   FANOUT_RATE=100            connections opened per 50 ms, all clients together
+  FANOUT_PUSHPIN_RATE=10     the same for Pushpin (faster, it answers many 502 on this machine)
   FANOUT_TIMEOUT=20          seconds every subscriber gets to receive the publish
   FANOUT_RSS=1               RSS per held subscriber at the largest N in round 1 (0: off)
   FANOUT_SETTLE=5            seconds of RSS sampling at least, per reading; FANOUT_SAMPLES=5 samples per reading
@@ -93,6 +92,8 @@ const kOnly = listEnv('FANOUT_ONLY', kContenderNames, kContenderNames)
 const kRepeats = intEnv('REPEATS', 3, 1)
 const kPerClient = intEnv('FANOUT_PER_CLIENT', 2500, 1)
 const kRate = intEnv('FANOUT_RATE', 100, 1)
+/** Pushpin answers 502 to many subscribers opened faster (its zurl hop to the origin): its own pace. */
+const kPushpinRate = intEnv('FANOUT_PUSHPIN_RATE', 10, 1)
 const kTimeoutMs = intEnv('FANOUT_TIMEOUT', 20, 1) * 1000
 const kRss = intEnv('FANOUT_RSS', 1, 0) > 0
 const kSamples = intEnv('FANOUT_SAMPLES', 5, 1)
@@ -102,7 +103,7 @@ const kStepMs = 50
 const kChannelPaths: Record<Kind, string> = { ws: '/fanout/ws', sse: '/fanout/sse', lp: '/fanout/lp' }
 const kModes: Record<Kind, HeldMode> = { ws: 'ws', sse: 'sse', lp: 'get' }
 /** Subscribers must all be held within this long after the clients start. */
-const openDeadlineMs = (n: number): number => 60_000 + n / kRate * kStepMs * 4
+const openDeadlineMs = (n: number, rate: number): number => 60_000 + n / rate * kStepMs * 4
 /** The counts stop moving this long: the server holds all it will. */
 const kStallMs = 5000
 /** CPU (% of one core, all processes of the contender) under which it counts as idle. */
@@ -129,8 +130,18 @@ interface Server {
   stop(): Promise<void>
 }
 
-function readCounts (file: string): number[] {
-  try { return readFileSync(file, 'latin1').trim().split(' ').map(Number) } catch { return [] }
+/**
+ * A server's count file, field `field`: the last good reading when the file is missing or
+ * caught empty (a writer truncates it before writing).
+ */
+function counter (file: string, fields: Record<Kind, number>): (kind: Kind) => number {
+  const last: Record<string, number> = {}
+  return (kind) => {
+    let n = Number.NaN
+    try { n = Number(readFileSync(file, 'latin1').trim().split(' ')[fields[kind]]) } catch { /* not written yet */ }
+    if (Number.isFinite(n)) last[kind] = n
+    return last[kind] ?? 0
+  }
 }
 
 /** Count file fields (lp, sse, ws) of m2-grip.ts and grip-origin.ts. */
@@ -157,7 +168,7 @@ const starters: Record<ContenderName, (countFile: string, n: number) => Promise<
       pids: Object.values(sb.pids),
       port: sb.port,
       publishUrl: sb.publishUrl,
-      held: (kind) => readCounts(countFile)[kGripFields[kind]] ?? 0,
+      held: counter(countFile, kGripFields),
       note: 'switchboard: broker + acceptor + perf/handlers/m2-grip.ts',
       stop: sb.stop
     }
@@ -170,7 +181,7 @@ const starters: Record<ContenderName, (countFile: string, n: number) => Promise<
       pids: [p.pid],
       port,
       publishUrl: `http://127.0.0.1:${port}/publish/`,
-      held: (kind) => readCounts(countFile)[kUwsFields[kind]] ?? 0,
+      held: counter(countFile, kUwsFields),
       note: 'uws-raw: perf/servers/uws-hold.ts',
       stop: async () => { await p.stop() }
     }
@@ -184,7 +195,7 @@ const starters: Record<ContenderName, (countFile: string, n: number) => Promise<
       pids: [...Object.values(pp.pids), pp.origin.pid],
       port: pp.port,
       publishUrl: pp.publishUrl,
-      held: (kind) => readCounts(countFile)[kGripFields[kind]] ?? 0,
+      held: counter(countFile, kGripFields),
       note: `pushpin: ${pp.version}, message_rate=0 (rate limit off), origin perf/servers/grip-origin.ts`,
       stop: pp.stop
     }
@@ -193,29 +204,6 @@ const starters: Record<ContenderName, (countFile: string, n: number) => Promise<
 
 // ---------------------------------------------------------------- one run
 
-interface RunResult {
-  contender: ContenderName
-  kind: Kind
-  n: number
-  round: number
-  /** Subscribers held when the publish went out. */
-  held: number
-  received: number
-  /** ms from the publish call to the first and the last subscriber's receipt; NaN if none. */
-  firstMs: number
-  lastMs: number
-  /** Seconds to open all N (until the barrier's counts were reached). */
-  openSecs: number
-  publishStatus: number
-  /** Subscribers refused while opening (and opened again: held-client.ts). */
-  refused: number
-  errors: number
-  firstError: string
-  rss?: { label: string; beforeKiB: number; afterKiB: number; kibPerSub: number; trace: { before: number[]; after: number[] } }
-  failure?: string
-  /** What ran (versions, files). */
-  note?: string
-}
 
 /**
  * Subscribers held by the clients' reckoning: answered as expected (a long-poll: not answered
@@ -314,12 +302,13 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
     const base = server.held(kind)
     const marker = `fanout-${round}-${randomBytes(6).toString('hex')}`
     const processes = Math.max(2, Math.ceil(n / kPerClient))
+    const rate = name === 'pushpin' ? kPushpinRate : kRate
     const t0 = Date.now()
     clients = startClients({
-      port: server.port, n, perClient: Math.ceil(n / processes), rate: kRate, stepMs: kStepMs, path: kChannelPaths[kind], mode: kModes[kind], marker
+      port: server.port, n, perClient: Math.ceil(n / processes), rate, stepMs: kStepMs, path: kChannelPaths[kind], mode: kModes[kind], marker
     })
     // The barrier: all held by both reckonings, or the counts stalled (the server holds no more).
-    const deadline = t0 + openDeadlineMs(n)
+    const deadline = t0 + openDeadlineMs(n, rate)
     let lastChange = Date.now()
     let lastSeen = ''
     let lastLog = 0
@@ -327,7 +316,7 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
       await sleep(100)
       const serverHeld = server.held(kind) - base
       const held = Math.min(serverHeld, clientHeld(clients, kind))
-      const seen = `${serverHeld} ${held} ${total(clients, 'started')}`
+      const seen = `${serverHeld} ${held} ${total(clients, 'connected')} ${total(clients, 'answered')} ${total(clients, 'refused')}`
       if (seen !== lastSeen) { lastSeen = seen; lastChange = Date.now() }
       if (Date.now() - lastLog > 2000) {
         lastLog = Date.now()
@@ -364,7 +353,7 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
     r.lastMs = span.lastAt - pub.at
     r.errors = total(clients, 'errors')
     r.firstError = firstError(clients)
-    progressLine(`${tag}: ${r.received}/${r.held} received, first ${fmtMs(r.firstMs)} ms, last ${fmtMs(r.lastMs)} ms after the publish`)
+    progressLine(`${tag}: ${r.received}/${r.held} received (${total(clients, 'refused')} refused in all, ${total(clients, 'closed')} closed), first ${fmtMs(r.firstMs)} ms, last ${fmtMs(r.lastMs)} ms after the publish`)
     return r
   } catch (err) {
     r.failure = (err as Error).message
@@ -375,101 +364,6 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
     await server.stop()
     removeTempDir(dir)
   }
-}
-
-// ---------------------------------------------------------------- report
-
-interface Row {
-  contender: ContenderName
-  kind: Kind
-  n: number
-  runs: RunResult[]
-  lastMs: number
-  firstMs: number
-  spread: number
-  minHeld: number
-  missed: number
-}
-
-/** A run counts when every subscriber it held got the item. */
-const complete = (r: RunResult): boolean => r.failure === undefined && r.held > 0 && r.received >= r.held
-
-function aggregateRuns (results: readonly RunResult[]): Row[] {
-  const rows: Row[] = []
-  for (const kind of kKinds) {
-    for (const n of kSizes) {
-      for (const contender of kOnly) {
-        const runs = results.filter((r) => r.kind === kind && r.n === n && r.contender === contender)
-        if (runs.length === 0) continue
-        const good = runs.filter(complete)
-        rows.push({
-          contender, kind, n, runs,
-          lastMs: median(good.map((r) => r.lastMs)),
-          firstMs: median(good.map((r) => r.firstMs)),
-          spread: spreadPct(good.map((r) => r.lastMs)),
-          minHeld: Math.min(...runs.map((r) => r.held)),
-          missed: runs.reduce((s, r) => s + Math.max(0, r.held - r.received), 0)
-        })
-      }
-    }
-  }
-  return rows
-}
-
-const kKindLabel: Record<Kind, string> = { ws: 'WebSocket', sse: 'SSE', lp: 'long-poll' }
-const ratio = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}x` : '-')
-
-function timeTable (rows: readonly Row[]): string[][] {
-  const out = [['kind', 'N', 'contender', 'held', 'last ms', 'first ms', 'spread %', 'runs ok', 'x uWS', 'Pushpin ÷ this']]
-  for (const r of rows) {
-    const uws = rows.find((x) => x.contender === 'uws-raw' && x.kind === r.kind && x.n === r.n)
-    const pp = rows.find((x) => x.contender === 'pushpin' && x.kind === r.kind && x.n === r.n)
-    const ok = r.runs.filter(complete).length
-    const held = r.minHeld >= r.n ? String(r.n) : `${r.minHeld}/${r.n}`
-    out.push([kKindLabel[r.kind], String(r.n), r.contender, held, fmtMs(r.lastMs), fmtMs(r.firstMs),
-      Number.isFinite(r.spread) ? r.spread.toFixed(0) : '-', `${ok}/${r.runs.length}${r.missed > 0 ? ` (${r.missed} missed)` : ''}`,
-      ratio(uws === undefined ? Number.NaN : r.lastMs / uws.lastMs), ratio(pp === undefined ? Number.NaN : pp.lastMs / r.lastMs)])
-  }
-  return out
-}
-
-const kRssTargets: Partial<Record<Kind, number>> = { lp: 1.2, sse: 1.2 }
-
-function rssTable (results: readonly RunResult[]): string[][] {
-  const out = [['kind', 'N', 'contender', 'process', 'RSS before MiB', 'RSS after MiB', 'KiB per held subscriber', 'target']]
-  for (const r of results) {
-    if (r.rss === undefined) continue
-    const goal = kRssTargets[r.kind]
-    const verdict = r.contender !== 'switchboard' ? 'reference' : goal === undefined ? '-' : `<= ${goal}: ${r.rss.kibPerSub <= goal ? 'met' : 'MISSED'}`
-    out.push([kKindLabel[r.kind], String(r.n), r.contender, r.rss.label, (r.rss.beforeKiB / 1024).toFixed(1), (r.rss.afterKiB / 1024).toFixed(1),
-      r.rss.kibPerSub.toFixed(2), verdict])
-  }
-  return out
-}
-
-/** The issue's goals, judged on the medians: within 1.2x of raw uWS.js; at least 4x faster than Pushpin's best at that N. */
-function targetLines (rows: readonly Row[]): string[] {
-  const lines: string[] = []
-  for (const n of kSizes) {
-    const sb = rows.filter((r) => r.contender === 'switchboard' && r.n === n && Number.isFinite(r.lastMs))
-    if (sb.length === 0) continue
-    const uwsPart = sb.map((r) => {
-      const uws = rows.find((x) => x.contender === 'uws-raw' && x.kind === r.kind && x.n === n)
-      const x = uws === undefined ? Number.NaN : r.lastMs / uws.lastMs
-      return `${kKindLabel[r.kind]} ${ratio(x)}${Number.isFinite(x) ? (x <= 1.2 ? ' met' : ' MISSED') : ''}`
-    })
-    lines.push(`N=${n}: Switchboard last delivery / raw uWS.js <= 1.2x: ${uwsPart.join(', ')}`)
-    const pp = rows.filter((r) => r.contender === 'pushpin' && r.n === n && Number.isFinite(r.lastMs))
-    if (pp.length > 0) {
-      const best = pp.reduce((a, b) => (b.lastMs < a.lastMs ? b : a))
-      const ppPart = sb.map((r) => {
-        const x = best.lastMs / r.lastMs
-        return `${kKindLabel[r.kind]} ${ratio(x)}${x >= 4 ? ' met' : ' MISSED'}`
-      })
-      lines.push(`N=${n}: Pushpin's best (${kKindLabel[best.kind]} ${fmtMs(best.lastMs)} ms${best.minHeld < n ? `, ${best.minHeld} held` : ''}) / Switchboard >= 4x: ${ppPart.join(', ')}`)
-    }
-  }
-  return lines
 }
 
 // ---------------------------------------------------------------- main
@@ -497,10 +391,10 @@ async function main (): Promise<number> {
       }
     }
   }
-  const rows = aggregateRuns(results)
+  const rows = aggregateRuns(results, kKinds, kSizes, kOnly)
   const times = timeTable(rows)
   const rss = rssTable(results)
-  const targets = targetLines(rows)
+  const targets = targetLines(rows, kSizes)
   const details: string[] = []
   for (const r of results) {
     if (r.failure !== undefined) details.push(`FAILED ${r.contender} ${r.kind} N=${r.n} round ${r.round}: ${r.failure.split('\n')[0]}`)
@@ -511,7 +405,7 @@ async function main (): Promise<number> {
   }
   for (const r of results) if (r.note !== undefined) notes.add(r.note)
   const knobs = `one publish to N held subscribers; last ms = from the publish call (POST /publish/, Pushpin's JSON) to the last subscriber's receipt, ` +
-    `median of REPEATS=${kRepeats} rounds (each a fresh server); clients: >= 2 processes of <= ${kPerClient} sockets, opened ${kRate} per ${kStepMs} ms; ` +
+    `median of REPEATS=${kRepeats} rounds (each a fresh server); clients: >= 2 processes of <= ${kPerClient} sockets, opened ${kRate} per ${kStepMs} ms (Pushpin ${kPushpinRate}); ` +
     `x uWS = this ÷ raw uWS.js (target for Switchboard <= 1.2x); Pushpin ÷ this = Pushpin's time ÷ this row's (target >= 4x of Pushpin's best); ` +
     `RSS at N=${biggest}, round 1: VmRSS sampled 500 ms apart until flat, (after - before) / held; server node options: ${kServerNodeArgs.join(' ') || 'none'}`
   const timeNumbers = (i: number): boolean => i === 1 || (i >= 4 && i <= 6) || i >= 8
