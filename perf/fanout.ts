@@ -218,12 +218,14 @@ function clientHeld (clients: readonly Client[], kind: Kind): number {
 
 /** One subscriber until the server counts it (and, for streams and WebSockets, answers it right): the path is up. */
 async function probe (server: Server, kind: Kind): Promise<void> {
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + 60_000
   for (;;) {
     const base = server.held(kind)
     const clients = startClients({ port: server.port, n: 1, perClient: 1, rate: 1, stepMs: kStepMs, path: kChannelPaths[kind], mode: kModes[kind] })
     let ok = false
     try {
+      // A client process may take seconds to start on a loaded machine: 3 s from its connect.
+      while (total(clients, 'connected') === 0 && !clients.some((c) => c.exited) && Date.now() < deadline) await sleep(50)
       const until = Date.now() + 3000
       while (Date.now() < until) {
         await sleep(50)
