@@ -59,6 +59,7 @@ parseArgs(`usage: npm run bench:fanout     (no arguments; knobs are env variable
   FANOUT_PER_CLIENT=2500     sockets per client process (at least 2 processes)
   FANOUT_RATE=100            connections opened per 50 ms, all clients together
   FANOUT_PUSHPIN_RATE=10     the same for Pushpin (faster, it answers many 502 on this machine)
+  FANOUT_PUSHPIN_REPEATS=1   Pushpin's rounds at the largest N (each takes minutes to open); all rounds below it
   FANOUT_TIMEOUT=20          seconds every subscriber gets to receive the publish
   FANOUT_RSS=1               RSS per held subscriber at the largest N in round 1 (0: off)
   FANOUT_SETTLE=5            seconds of RSS sampling at least, per reading; FANOUT_SAMPLES=5 samples per reading
@@ -94,6 +95,8 @@ const kPerClient = intEnv('FANOUT_PER_CLIENT', 2500, 1)
 const kRate = intEnv('FANOUT_RATE', 100, 1)
 /** Pushpin answers 502 to many subscribers opened faster (its zurl hop to the origin): its own pace. */
 const kPushpinRate = intEnv('FANOUT_PUSHPIN_RATE', 10, 1)
+/** Rounds Pushpin runs at the largest N (opening 10,000 at its pace takes minutes); every round below. */
+const kPushpinRepeats = intEnv('FANOUT_PUSHPIN_REPEATS', 1, 1)
 const kTimeoutMs = intEnv('FANOUT_TIMEOUT', 20, 1) * 1000
 const kRss = intEnv('FANOUT_RSS', 1, 0) > 0
 const kSamples = intEnv('FANOUT_SAMPLES', 5, 1)
@@ -379,6 +382,7 @@ async function main (): Promise<number> {
     for (const n of kSizes) {
       for (let round = 1; round <= kRepeats; round++) {
         for (const name of kOnly) {
+          if (name === 'pushpin' && n === biggest && round > kPushpinRepeats) continue
           try {
             results.push(await runOnce(name, kind, n, round, kRss && round === 1 && n === biggest))
           } catch (err) {
@@ -407,7 +411,7 @@ async function main (): Promise<number> {
   }
   for (const r of results) if (r.note !== undefined) notes.add(r.note)
   const knobs = `one publish to N held subscribers; last ms = from the publish call (POST /publish/, Pushpin's JSON) to the last subscriber's receipt, ` +
-    `median of REPEATS=${kRepeats} rounds (each a fresh server); clients: >= 2 processes of <= ${kPerClient} sockets, opened ${kRate} per ${kStepMs} ms (Pushpin ${kPushpinRate}); ` +
+    `median of REPEATS=${kRepeats} rounds (each a fresh server); clients: >= 2 processes of <= ${kPerClient} sockets, opened ${kRate} per ${kStepMs} ms (Pushpin ${kPushpinRate}, and ${kPushpinRepeats} round(s) at N=${Math.max(...kSizes)}); ` +
     `x uWS = this ÷ raw uWS.js (target for Switchboard <= 1.2x); Pushpin ÷ this = Pushpin's time ÷ this row's (target >= 4x of Pushpin's best); ` +
     `RSS at N=${biggest}, round 1: VmRSS sampled 500 ms apart until flat, (after - before) / held; server node options: ${kServerNodeArgs.join(' ') || 'none'}`
   const timeNumbers = (i: number): boolean => i === 1 || (i >= 4 && i <= 6) || i >= 8

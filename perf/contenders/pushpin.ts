@@ -42,7 +42,8 @@ export interface PushpinConfigOptions {
  * limiter off (RateLimiter::setRate ignores rates <= 0; the packaged default is 2,500
  * deliveries a second) and `message_hwm=0` its queue bound (checked only when > 0). zurl
  * is started too (Debian's default service list leaves it to a system zurl) with its
- * sockets in the rundir.
+ * sockets in the rundir. log_level=1: warnings only, which also turns mongrel2's access
+ * log off (the runner enables it from level 2), as Switchboard writes none.
  */
 export function pushpinConfig (o: PushpinConfigOptions): string {
   return `[global]
@@ -56,7 +57,7 @@ stats_connection_ttl=120
 services=mongrel2,m2adapter,zurl,pushpin-proxy,pushpin-handler
 http_port=127.0.0.1:${o.ports.http}
 logdir=${join(o.dir, 'log')}
-log_level=2
+log_level=1
 client_buffer_size=8192
 client_maxconn=${o.maxConn}
 mongrel2_bin=mongrel2
@@ -65,7 +66,7 @@ zurl_bin=zurl
 
 [proxy]
 routesfile=routes
-debug=true
+debug=false
 sig_key=swb-bench
 updates_check=off
 zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in

@@ -45,7 +45,7 @@ test('npm run bench:fanout -- --help prints its knobs and how to get Pushpin, st
   const help = await npmRun('bench:fanout', '--', '--help')
   t.is(help.code, 0, help.stderr)
   t.regex(help.stdout, /^usage: npm run bench:fanout/)
-  for (const knob of ['FANOUT_N', 'FANOUT_KINDS', 'FANOUT_ONLY', 'REPEATS', 'FANOUT_PER_CLIENT', 'FANOUT_RATE', 'FANOUT_PUSHPIN_RATE', 'FANOUT_TIMEOUT', 'FANOUT_RSS', 'FANOUT_SETTLE', 'FANOUT_SERVER_ARGS']) {
+  for (const knob of ['FANOUT_N', 'FANOUT_KINDS', 'FANOUT_ONLY', 'REPEATS', 'FANOUT_PER_CLIENT', 'FANOUT_RATE', 'FANOUT_PUSHPIN_RATE', 'FANOUT_PUSHPIN_REPEATS', 'FANOUT_TIMEOUT', 'FANOUT_RSS', 'FANOUT_SETTLE', 'FANOUT_SERVER_ARGS']) {
     t.regex(help.stdout, new RegExp(`\\b${knob}=`), knob)
   }
   t.regex(help.stdout, /apt-get install -y pushpin/)
