@@ -208,16 +208,8 @@ const starters: Record<ContenderName, (countFile: string, n: number) => Promise<
 // ---------------------------------------------------------------- one run
 
 
-/**
- * Subscribers held by the clients' reckoning: answered as expected (a long-poll: not answered
- * at all) and open. A refusal is usually answered and then closed, so the larger of the two
- * counts the lost ones (as perf/push.ts does).
- */
-function clientHeld (clients: readonly Client[], kind: Kind): number {
-  const closed = total(clients, 'closed')
-  if (kind === 'lp') return total(clients, 'connected') - Math.max(total(clients, 'answered'), closed)
-  return total(clients, 'answered') - Math.max(total(clients, 'unexpected'), closed)
-}
+/** Subscribers held by the clients' reckoning: open, and answered as expected (a long-poll: not answered at all). */
+const clientHeld = (clients: readonly Client[]): number => total(clients, 'holding')
 
 /** One subscriber until the server counts it (and, for streams and WebSockets, answers it right): the path is up. */
 async function probe (server: Server, kind: Kind): Promise<void> {
@@ -232,7 +224,7 @@ async function probe (server: Server, kind: Kind): Promise<void> {
       const until = Date.now() + 3000
       while (Date.now() < until) {
         await sleep(50)
-        if (server.held(kind) > base && clientHeld(clients, kind) === 1) { ok = true; break }
+        if (server.held(kind) > base && clientHeld(clients) === 1) { ok = true; break }
         if (total(clients, 'unexpected') > 0 || (kind === 'lp' && total(clients, 'answered') > 0)) break
       }
     } finally {
@@ -320,7 +312,7 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
     for (;;) {
       await sleep(100)
       const serverHeld = server.held(kind) - base
-      const held = Math.min(serverHeld, clientHeld(clients, kind))
+      const held = Math.min(serverHeld, clientHeld(clients))
       const seen = `${serverHeld} ${held} ${total(clients, 'connected')} ${total(clients, 'answered')} ${total(clients, 'refused')}`
       if (seen !== lastSeen) { lastSeen = seen; lastChange = Date.now() }
       if (Date.now() - lastLog > 2000) {
@@ -337,7 +329,7 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
     r.openSecs = (Date.now() - t0) / 1000
     r.refused = total(clients, 'refused')
     if (r.held < n) progressLine(`${tag}: only ${r.held}/${n} held (${firstError(clients) || 'no client error'}); publishing to those`)
-    if (r.held === 0) throw new Error(`no subscriber held (${firstError(clients) || 'no client error'})`)
+    if (r.held <= 0) throw new Error(`no subscriber held (${firstError(clients) || 'no client error'})`)
     if (measureRss) {
       const after = await settle(server.rssPids, server.rssLabel, kSettle)
       const b = median(before.slice(-kSamples))

@@ -51,6 +51,8 @@ export interface HeldProgress {
   lastAt: number
   /** Subscribers refused and opened again (marker mode only). */
   refused: number
+  /** Connections held right now: open and answered as expected (`get`: open and not answered). */
+  holding: number
 }
 
 const [port, count, step, intervalMs] = process.argv.slice(2, 6).map(Number) as [number, number, number, number]
@@ -70,7 +72,12 @@ const now = (): number => performance.timeOrigin + performance.now()
 const sockets: Socket[] = []
 const progress: HeldProgress = {
   type: 'progress', started: 0, connected: 0, answered: 0, unexpected: 0, closed: 0, errors: 0, firstError: '', done: false,
-  received: 0, firstAt: Number.NaN, lastAt: Number.NaN, refused: 0
+  received: 0, firstAt: Number.NaN, lastAt: Number.NaN, refused: 0, holding: 0
+}
+/** The sockets `holding` counts. */
+const held = new WeakSet<Socket>()
+function release (s: Socket): void {
+  if (held.delete(s)) progress.holding--
 }
 /** Sockets that already got the marker. */
 const gotMarker = new WeakSet<Socket>()
@@ -87,6 +94,7 @@ function report (): void {
 // One listener set shared by every socket (no per-socket closures): `this` is the socket.
 function onConnect (this: Socket): void {
   progress.connected++
+  if (kMode === 'get') { held.add(this); progress.holding++ }
   this.write(kRequest)
   if (progress.connected === count) report()
 }
@@ -100,6 +108,7 @@ function onData (this: Socket, chunk: Buffer): void {
     progress.connected--
     if (progress.firstError === '') progress.firstError = `refused (opened again): ${chunk.toString('latin1', 0, Math.max(0, chunk.indexOf(13))).slice(0, 80)}`
     replaced.add(this)
+    release(this)
     this.destroy()
     setTimeout(openOne, kRetryMs + Math.random() * kRetryMs * 4)
     return
@@ -108,7 +117,11 @@ function onData (this: Socket, chunk: Buffer): void {
   if (kExpected !== null && !chunk.subarray(0, kExpected.length).equals(kExpected)) {
     progress.unexpected++
     if (progress.firstError === '') progress.firstError = `unexpected answer: ${chunk.toString('latin1', 0, Math.max(0, chunk.indexOf(13))).slice(0, 80)}`
+  } else if (kMode !== 'get') {
+    held.add(this)
+    progress.holding++
   }
+  if (kMode === 'get') release(this)
   this.resume()
 }
 function onMarkerData (this: Socket, chunk: Buffer): void {
@@ -120,6 +133,7 @@ function onMarkerData (this: Socket, chunk: Buffer): void {
   if (progress.received === count) report()
 }
 function onClose (this: Socket): void {
+  release(this)
   if (!stopping && !replaced.has(this)) progress.closed++
 }
 function onError (err: Error): void {

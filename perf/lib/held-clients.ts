@@ -50,7 +50,7 @@ export function startClients (o: ClientsOptions): Client[] {
   return clients
 }
 
-export function total (clients: readonly Client[], key: 'started' | 'connected' | 'answered' | 'unexpected' | 'closed' | 'errors' | 'received' | 'refused'): number {
+export function total (clients: readonly Client[], key: 'started' | 'connected' | 'answered' | 'unexpected' | 'closed' | 'errors' | 'received' | 'refused' | 'holding'): number {
   return clients.reduce((n, c) => n + (c.progress?.[key] ?? 0), 0)
 }
 
