@@ -238,17 +238,19 @@ async function probe (server: Server, kind: Kind): Promise<void> {
 
 /** Waits until every process of `pids` together uses under kIdlePct of a core for two 200 ms windows (at most 15 s). */
 async function untilIdle (pids: readonly number[]): Promise<void> {
-  const cpu = (): number => pids.reduce((s, pid) => s + (cpuSeconds(pid) || 0), 0)
   const deadline = Date.now() + 15_000
   let quiet = 0
-  let last = cpu()
+  let last = cpuMs(pids)
   while (quiet < 2 && Date.now() < deadline) {
     await sleep(200)
-    const now = cpu()
-    quiet = (now - last) / 0.2 * 100 < kIdlePct ? quiet + 1 : 0
+    const now = cpuMs(pids)
+    quiet = (now - last) / 200 * 100 < kIdlePct ? quiet + 1 : 0
     last = now
   }
 }
+
+/** CPU time used so far by all of `pids`, ms (a process gone counts 0). */
+const cpuMs = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + (cpuSeconds(pid) || 0), 0) * 1000
 
 /** The shared clock of held-client.ts (ms). */
 const clock = (): number => performance.timeOrigin + performance.now()
@@ -338,11 +340,14 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
       progressLine(`${tag}: ${server.rssLabel} RSS ${(b / 1024).toFixed(1)} -> ${(a / 1024).toFixed(1)} MiB, ${r.rss.kibPerSub.toFixed(2)} KiB per held subscriber`)
     }
     await untilIdle([...server.pids, ...clients.map((c) => c.child.pid as number)])
+    const clientPids = clients.map((c) => c.child.pid as number)
+    const cpu0 = [cpuMs(server.pids), cpuMs(clientPids)]
     const pub = await publish(server.publishUrl, marker)
     r.publishStatus = pub.status
     if (pub.status !== 200) throw new Error(`publish answered ${pub.status}: ${pub.body.slice(0, 200)}`)
     const until = pub.at + kTimeoutMs
     while (total(clients, 'received') < r.held && clock() < until) await sleep(20)
+    r.cpuMs = { server: cpuMs(server.pids) - cpu0[0]!, clients: cpuMs(clientPids) - cpu0[1]! }
     await sleep(300) // the last progress reports (every 250 ms) carry the final stamps
     r.received = total(clients, 'received')
     const span = receivedSpan(clients)

@@ -30,6 +30,8 @@ export interface RunResult {
   refused: number
   errors: number
   firstError: string
+  /** CPU the contender's processes and the client processes used from the publish until all had it (or the timeout), ms. */
+  cpuMs?: { server: number; clients: number }
   rss?: { label: string; beforeKiB: number; afterKiB: number; kibPerSub: number; trace: { before: number[]; after: number[] } }
   failure?: string
   /** What ran (versions, files). */
@@ -46,6 +48,9 @@ export interface Row {
   spread: number
   minHeld: number
   missed: number
+  /** Medians of the complete runs' cpuMs. */
+  serverCpuMs: number
+  clientCpuMs: number
 }
 
 /** A run counts when every subscriber it held got the item. */
@@ -66,7 +71,9 @@ export function aggregateRuns (results: readonly RunResult[], kinds: readonly Ki
           firstMs: median(good.map((r) => r.firstMs)),
           spread: spreadPct(good.map((r) => r.lastMs)),
           minHeld: Math.min(...runs.map((r) => r.held)),
-          missed: runs.reduce((s, r) => s + Math.max(0, r.held - r.received), 0)
+          missed: runs.reduce((s, r) => s + Math.max(0, r.held - r.received), 0),
+          serverCpuMs: median(good.map((r) => r.cpuMs?.server ?? Number.NaN)),
+          clientCpuMs: median(good.map((r) => r.cpuMs?.clients ?? Number.NaN))
         })
       }
     }
@@ -78,7 +85,7 @@ const kKindLabel: Record<Kind, string> = { ws: 'WebSocket', sse: 'SSE', lp: 'lon
 const ratio = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}x` : '-')
 
 export function timeTable (rows: readonly Row[]): string[][] {
-  const out = [['kind', 'N', 'contender', 'held', 'last ms', 'first ms', 'spread %', 'runs ok', 'x uWS', 'Pushpin ÷ this']]
+  const out = [['kind', 'N', 'contender', 'held', 'last ms', 'first ms', 'spread %', 'runs ok', 'x uWS', 'Pushpin ÷ this', 'CPU ms server/clients']]
   for (const r of rows) {
     const uws = rows.find((x) => x.contender === 'uws-raw' && x.kind === r.kind && x.n === r.n)
     const pp = rows.find((x) => x.contender === 'pushpin' && x.kind === r.kind && x.n === r.n)
@@ -86,7 +93,8 @@ export function timeTable (rows: readonly Row[]): string[][] {
     const held = r.minHeld >= r.n ? String(r.n) : `${r.minHeld}/${r.n}`
     out.push([kKindLabel[r.kind], String(r.n), r.contender, held, fmtMs(r.lastMs), fmtMs(r.firstMs),
       Number.isFinite(r.spread) ? r.spread.toFixed(0) : '-', `${ok}/${r.runs.length}${r.missed > 0 ? ` (${r.missed} missed)` : ''}`,
-      ratio(uws === undefined ? Number.NaN : r.lastMs / uws.lastMs), ratio(pp === undefined ? Number.NaN : pp.lastMs / r.lastMs)])
+      ratio(uws === undefined ? Number.NaN : r.lastMs / uws.lastMs), ratio(pp === undefined ? Number.NaN : pp.lastMs / r.lastMs),
+      Number.isFinite(r.serverCpuMs) ? `${Math.round(r.serverCpuMs)}/${Math.round(r.clientCpuMs)}` : '-'])
   }
   return out
 }

@@ -10,7 +10,8 @@ import type { ContenderName, Kind, RunResult } from '../../perf/lib/fanout-repor
 
 function run (contender: ContenderName, kind: Kind, n: number, lastMs: number, extra: Partial<RunResult> = {}): RunResult {
   return {
-    contender, kind, n, round: 1, held: n, received: n, firstMs: lastMs / 10, lastMs, openSecs: 1, publishStatus: 200, refused: 0, errors: 0, firstError: '', ...extra
+    contender, kind, n, round: 1, held: n, received: n, firstMs: lastMs / 10, lastMs, openSecs: 1, publishStatus: 200, refused: 0, errors: 0, firstError: '',
+    cpuMs: { server: lastMs / 2, clients: lastMs }, ...extra
   }
 }
 
@@ -28,7 +29,7 @@ test('rows take the median over complete runs only; failed and short runs are co
   t.is(sb.missed, 1000 + 10)
   t.is(sb.runs.length, 5)
   const cells = timeTable(rows)
-  t.deepEqual(cells[1], ['SSE', '1000', 'switchboard', '1000', '20.0', '2.00', '100', '3/5 (1010 missed)', '2.00x', '-'])
+  t.deepEqual(cells[1], ['SSE', '1000', 'switchboard', '1000', '20.0', '2.00', '100', '3/5 (1010 missed)', '2.00x', '-', '10/20'])
 })
 
 test('targets: within 1.2x of raw uWS.js per kind, and 4x faster than Pushpin\'s best kind at that N', (t) => {
