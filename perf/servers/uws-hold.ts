@@ -74,16 +74,17 @@ app.post('/publish/', (res) => {
   res.onData((chunk, last) => {
     chunks.push(Buffer.from(chunk.slice(0)))
     if (!last) return
-    let status = '200 OK'
-    let answer = 'Published\n'
+    let items: Array<{ formats: PublishFormats }>
     try {
-      const { items } = JSON.parse(Buffer.concat(chunks).toString()) as { items: Array<{ formats: PublishFormats }> }
-      for (const item of items) publish(item.formats)
+      items = (JSON.parse(Buffer.concat(chunks).toString()) as { items: Array<{ formats: PublishFormats }> }).items
     } catch (err) {
-      status = '400 Bad Request'
-      answer = `${(err as Error).message}\n`
+      res.cork(() => { res.writeStatus('400 Bad Request').end(`${(err as Error).message}\n`) })
+      return
     }
-    res.cork(() => { res.writeStatus(status).end(answer) })
+    res.cork(() => { res.writeStatus('200 OK').end('Published\n') })
+    // Out of this request's callback: corking thousands of other responses from inside it
+    // was measured 5-15x slower (long-polls at 10,000).
+    setImmediate(() => { for (const item of items) publish(item.formats) })
   })
 })
 app.ws<{ headers: Record<string, string>; url: string }>('/*', {
