@@ -57,7 +57,7 @@ parseArgs(`usage: npm run bench:fanout     (no arguments; knobs are env variable
   FANOUT_ONLY=switchboard,uws-raw,pushpin   which contenders
   REPEATS=3                  rounds; each runs every contender once, in order; the table shows medians
   FANOUT_PER_CLIENT=2500     sockets per client process (at least 2 processes)
-  FANOUT_RATE=100            connections opened per 50 ms, all clients together
+  FANOUT_RATE=50             connections opened per 50 ms, all clients together
   FANOUT_PUSHPIN_RATE=10     the same for Pushpin (faster, it answers many 502 on this machine)
   FANOUT_PUSHPIN_REPEATS=1   Pushpin's rounds at the largest N (each takes minutes to open); all rounds below it
   FANOUT_TIMEOUT=20          seconds every subscriber gets to receive the publish
@@ -92,7 +92,7 @@ const kKinds = listEnv('FANOUT_KINDS', kKindNames, kKindNames)
 const kOnly = listEnv('FANOUT_ONLY', kContenderNames, kContenderNames)
 const kRepeats = intEnv('REPEATS', 3, 1)
 const kPerClient = intEnv('FANOUT_PER_CLIENT', 2500, 1)
-const kRate = intEnv('FANOUT_RATE', 100, 1)
+const kRate = intEnv('FANOUT_RATE', 50, 1)
 /** Pushpin answers 502 to many subscribers opened faster (its zurl hop to the origin): its own pace. */
 const kPushpinRate = intEnv('FANOUT_PUSHPIN_RATE', 10, 1)
 /** Rounds Pushpin runs at the largest N (opening 10,000 at its pace takes minutes); every round below. */
