@@ -106,7 +106,9 @@ export function rssTable (results: readonly RunResult[]): string[][] {
   for (const r of results) {
     if (r.rss === undefined) continue
     const goal = kRssTargets[r.kind]
-    const verdict = r.contender !== 'switchboard' ? 'reference' : goal === undefined ? '-' : `<= ${goal}: ${r.rss.kibPerSub <= goal ? 'met' : 'MISSED'}`
+    // Per held subscriber means little when the server held only some: said so instead of a verdict.
+    const verdict = r.held < r.n ? `only ${r.held}/${r.n} held`
+      : r.contender !== 'switchboard' ? 'reference' : goal === undefined ? '-' : `<= ${goal}: ${r.rss.kibPerSub <= goal ? 'met' : 'MISSED'}`
     out.push([kKindLabel[r.kind], String(r.n), r.contender, r.rss.label, (r.rss.beforeKiB / 1024).toFixed(1), (r.rss.afterKiB / 1024).toFixed(1),
       r.rss.kibPerSub.toFixed(2), verdict])
   }

@@ -49,10 +49,11 @@ test('the RSS table judges Switchboard\'s long-poll and SSE against 1.2 KiB; the
   const rss = (kib: number): RunResult['rss'] => ({ label: 'acceptor', beforeKiB: 80 * 1024, afterKiB: 80 * 1024 + kib * 10_000, kibPerSub: kib, trace: { before: [], after: [] } })
   const cells = rssTable([
     run('switchboard', 'lp', 10_000, 1, { rss: rss(1.1) }), run('switchboard', 'sse', 10_000, 1, { rss: rss(2.5) }),
-    run('switchboard', 'ws', 10_000, 1, { rss: rss(4) }), run('pushpin', 'sse', 10_000, 1, { rss: rss(46) }), run('uws-raw', 'sse', 10_000, 1)
+    run('switchboard', 'ws', 10_000, 1, { rss: rss(4) }), run('pushpin', 'sse', 10_000, 1, { rss: rss(46) }), run('uws-raw', 'sse', 10_000, 1),
+    run('pushpin', 'ws', 10_000, 1, { held: 90, rss: rss(11_000) })
   ])
-  t.is(cells.length, 5, 'a run without an RSS reading has no row')
-  t.deepEqual(cells.map((c) => c[7]), ['target', '<= 1.2: met', '<= 1.2: MISSED', '-', 'reference'])
+  t.is(cells.length, 6, 'a run without an RSS reading has no row')
+  t.deepEqual(cells.map((c) => c[7]), ['target', '<= 1.2: met', '<= 1.2: MISSED', '-', 'reference', 'only 90/10000 held'])
   t.is(cells[1]![6], '1.10')
 })
 
