@@ -5,6 +5,7 @@
  *   acceptor SUB  ◀── [XPUB  services.X.replies  │ XSUB services.X.recvSpec] ◀── handler PUB
  *   acceptor SUB  ◀── [XPUB  broker.status]  handler counts per service, also sent to
  *                                            every acceptor the moment it subscribes
+ *   acceptor SUB  ◀── [PUB   broker.publishOut] ◀── Pushpin-style publishers (publish.ts)
  *
  * Each pair runs as a native zmq_proxy in a libuv pool thread, so forwarding costs no
  * JavaScript per message. XPUB/XSUB forward the acceptors' subscriptions (their sender
@@ -16,6 +17,7 @@ import * as zmq from 'zeromq'
 import type { Config } from '../shared/config/types.js'
 import { createLogger, type Logger } from '../shared/log.js'
 import { encodeStatus } from '../shared/protocol/status.js'
+import { PublishService } from './publish.js'
 
 // Exiting (clinic's samplers call process.exit) must not wait for queued messages.
 zmq.context.blocky = false
@@ -28,6 +30,7 @@ export class Broker {
   readonly #handlers = new Map<string, number>()
   readonly #boot = randomBytes(4).toString('hex')
   #status: zmq.XPublisher | null = null
+  #publishing: PublishService | null = null
   #timer: NodeJS.Timeout | null = null
   #sending = false
   #dirty = false
@@ -76,6 +79,8 @@ export class Broker {
           service: name, sendSpec: svc.sendSpec, recvSpec: svc.recvSpec, requests: svc.requests, replies: svc.replies
         })
       }
+      this.#publishing = new PublishService(this.#config, this.#log)
+      await this.#publishing.start()
     } catch (err) {
       await this.stop()
       throw err
@@ -132,5 +137,7 @@ export class Broker {
     this.#proxies.length = 0
     this.#status?.close()
     this.#status = null
+    await this.#publishing?.stop()
+    this.#publishing = null
   }
 }

@@ -185,7 +185,7 @@ async function start (): Promise<System> {
   // The defaults but for private addresses: the soak must not collide with tests or npm start.
   const config = {
     acceptor: { port },
-    broker: { status: ipc('status') },
+    broker: { status: ipc('status'), publishOut: ipc('publish-out'), publishPull: ipc('publish-pull'), publishHttp: '' },
     services: { demo: { sendSpec: ipc('send'), recvSpec: ipc('recv'), requests: ipc('requests'), replies: ipc('replies') } }
   }
   const configFile = join(dir, 'switchboard.json')

@@ -20,7 +20,7 @@ export interface BindTarget { field: string, endpoint: string }
 /** Linux's sun_path holds 108 bytes, the last one a NUL. */
 const kIpcPathMax = 107
 
-/** Every address `formation` will bind with `config`: the acceptor's port, the broker's endpoints. */
+/** Every address `formation` will bind with `config`: the acceptor's port, the broker's endpoints (publishing's too). */
 export function bindTargets (config: Readonly<Config>, formation: Formation): BindTarget[] {
   const out: BindTarget[] = []
   const a = config.acceptor
@@ -35,6 +35,10 @@ export function bindTargets (config: Readonly<Config>, formation: Formation): Bi
         out.push({ field: `services.${name}.${key}`, endpoint: svc[key] })
       }
     }
+    const b = config.broker
+    out.push({ field: 'broker.publishOut', endpoint: b.publishOut })
+    if (b.publishPull !== '') out.push({ field: 'broker.publishPull', endpoint: b.publishPull })
+    if (b.publishHttp !== '') out.push({ field: 'broker.publishHttp', endpoint: `tcp://${b.publishHttp}` })
   }
   return out
 }

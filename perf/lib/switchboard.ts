@@ -146,7 +146,7 @@ export async function startSwitchboard (opts: SwitchboardOptions): Promise<Runni
       broker: {
         status: await link('status'),
         publishOut: await link('publish-out'),
-        publishPull: '',
+        publishPull: ipc('publish-pull'),
         publishHttp: `127.0.0.1:${publishPort}`,
         ...opts.broker
       },

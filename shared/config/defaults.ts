@@ -49,7 +49,8 @@ export const defaults: Readonly<Config> = deepFreeze({
     publishOut: 'tcp://127.0.0.1:9992',
     publishPull: 'tcp://127.0.0.1:5560', // Pushpin's
     publishHttp: '127.0.0.1:5561',       // Pushpin's
-    publishKey: null
+    publishKey: null,
+    publishRate: 0               // items/s per channel; 0 = no limit
   },
   services: {
     demo: {

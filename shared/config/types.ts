@@ -105,6 +105,8 @@ export interface BrokerConfig {
   publishHttp: string
   /** Shared key for Pushpin's JWT check on publishHttp; required when it is bound beyond loopback. Default null. */
   publishKey: string | null
+  /** Published items per second per channel the broker passes on; more are dropped and counted. 0 = no limit (default). */
+  publishRate: number
 }
 
 export interface HandlerConfig {

@@ -130,7 +130,8 @@ const kBrokerFields: Record<string, Field> = {
   publishKey: {
     rule: 'must be null or a non-empty string',
     test: (v) => v === null || (typeof v === 'string' && v.length > 0)
-  }
+  },
+  publishRate: int(0, 1_000_000)
 }
 
 const kHandlerFields: Record<string, Field> = {
@@ -204,6 +205,7 @@ export function checkConfig (raw: unknown, sources: ConfigSources = kNoSources):
     checkReference(ctx, 'acceptor.defaultHost', acceptor.defaultHost, hosts.names, 'hosts')
   }
   checkEndpointClashes(ctx, acceptor, broker, services)
+  checkPublishKey(ctx, broker)
 
   if (ctx.problems.length > 0) return { problems: ctx.problems }
   const config = { acceptor, broker, services, hosts: hosts?.list, handler } as unknown as Config
@@ -399,6 +401,26 @@ function checkEndpointClashes (ctx: Ctx, acceptor: Obj | undefined, broker: Obj 
       ctx.problems.push(`acceptor.port ${port} is already used by ${clash.path} ${JSON.stringify(clash.spec)}${from(ctx, 'acceptor.port')}`)
     }
   }
+}
+
+/**
+ * Publishing beyond this machine needs a key: an open `POST /publish/` would let anyone
+ * push to every subscriber.
+ */
+function checkPublishKey (ctx: Ctx, broker: Obj | undefined): void {
+  if (broker === undefined || typeof broker.publishKey === 'string' || typeof broker.publishHttp !== 'string') return
+  const spec = broker.publishHttp
+  if (httpPort(spec) === 0) return
+  const host = spec.slice(0, spec.lastIndexOf(':'))
+  if (isLoopbackHost(host)) return
+  ctx.problems.push(`broker.publishHttp ${JSON.stringify(spec)} is not a loopback address, so broker.publishKey must be set ` +
+    `(publishers then sign a JWT with it), or bind publishHttp to 127.0.0.1${from(ctx, 'broker.publishHttp')}`)
+}
+
+/** 127.0.0.0/8, ::1 (bracketed or not) and localhost: reachable from this machine only. */
+export function isLoopbackHost (host: string): boolean {
+  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
 }
 
 /** The port of a valid `host:port` HTTP listen address, else 0. */

@@ -15,7 +15,8 @@ type Outcome = 'final' | 'running' | 'error'
 const kActionNames: ExchangeActionName[] = [
   'route', 'readBody', 'toHandler', 'wait', 'writeReply', 'drain', 'finish', 'timeout', 'abort', 'close', 'fail',
   'notFound', 'tooLarge', 'bodyTimeout', 'badRequest', 'unavailable', 'ping', 'cancel',
-  'handshake', 'upgrade', 'wsForward', 'wsWrite', 'wsEnd', 'wsClose', 'wsFail', 'wsTimeout', 'wsPing', 'wsCancel', 'flushAnswer'
+  'handshake', 'upgrade', 'wsForward', 'wsWrite', 'wsEnd', 'wsClose', 'wsFail', 'wsTimeout', 'wsPing', 'wsCancel', 'flushAnswer',
+  'hold', 'deliver', 'holdTimeout'
 ]
 
 /**
@@ -73,6 +74,14 @@ test('long-poll, held', run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT'], 'runni
 test('long-poll, answered', run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'RESP_SENT'], 'final')
 // A stream still open after its first messages is running.
 test('stream, open', run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'REPLY'], 'running')
+// GRIP: a Grip-Hold reply holds the exchange; a publish answers it (or closes a stream hold)...
+test('GRIP hold answered by a publish', run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'HOLD', 'PUBLISH', 'PUBLISH', 'RESP_SENT'], 'final')
+// ...its Grip-Timeout sends the held response, the client may leave, a stream hold's handler may write on.
+test('GRIP hold timing out', run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'HOLD', 'TIMEOUT'], 'final')
+test('GRIP hold left by the client', run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'HOLD', 'PING', 'REMOTE_CLOSE'], 'final')
+test('GRIP stream hold, written on', run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REPLY', 'HOLD', 'REPLY', 'PUBLISH'], 'running')
+// A publish reaches only held exchanges.
+test('PUBLISH while waiting', run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'PUBLISH'], 'error')
 // The client leaves while waiting for the reply.
 test(run, ['OPEN', 'HANDLER', 'REQ_RECV', 'REQ_SENT', 'REMOTE_CLOSE'], 'final')
 // The client leaves while uploading the body, while the request is queued, or mid-response.
@@ -423,8 +432,8 @@ test('Ev and St agree with EVENTS and STATES; names round-trip', t => {
   EVENTS.forEach((name, i) => { t.is<number, number>(Ev[name], i + 1); t.is(eventName(i + 1), name) })
   STATES.forEach((name, i) => { t.is<number, number>(St[name], i); t.is(stateName(i), name) })
   t.is(eventName(0), 'NONE')
-  t.is(eventName(22), 'BAD_EVENT(22)')
-  t.is(stateName(11), 'BadState(11)')
+  t.is(eventName(24), 'BAD_EVENT(24)')
+  t.is(stateName(12), 'BadState(12)')
 })
 
 test('every state but Error is reachable from Start; only Done and Error have no edges', t => {
@@ -475,7 +484,7 @@ function tableLines (): string[] {
 
 test('DOT and Mermaid contain every exchange edge, and only those', t => {
   const expected = tableLines()
-  t.is(expected.length, 52)
+  t.is(expected.length, 63)
   t.deepEqual(parse(toDot(EXCHANGE), /^ {2}(\w+) -> (\w+) \[label="(\w+) \/ (\w+)"\];$/), expected)
   t.deepEqual(parse(toMermaid(EXCHANGE), /^ {2}(\w+) --> (\w+) : (\w+) \/ (\w+)$/), expected)
   t.true(toDot(EXCHANGE).includes('  Waiting -> Responding [label="REPLY / writeReply"];'))

@@ -62,3 +62,16 @@ test('ended or released streams leave the set', (t) => {
   idle.tick(10)
   t.is(idle.size, 0)
 })
+
+test('no idle cut and no keep-alive: nothing scans, so a touched stream takes no entry (its clocks still move)', (t) => {
+  const idle = new StreamIdle(0, 0, () => t.fail('never idle'), () => t.fail('no keep-alive'))
+  t.teardown(() => { idle.stop() })
+  const a = stream()
+  idle.touch(a, 5)
+  t.is(idle.size, 0)
+  t.false(a.streaming)
+  t.is(a.lastMessage, 5)
+  idle.untrack(a)
+  idle.tick(1_000_000)
+  t.is(idle.size, 0)
+})

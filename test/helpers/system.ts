@@ -2,7 +2,8 @@
  * Starts Switchboard's real processes (broker, acceptor, handler hosts, any handler
  * command) on private endpoints for one test, and stops every one of them in teardown,
  * even when the test fails. Broker endpoints are ipc:// sockets in a fresh temp dir and
- * the acceptor listens on port 0, so tests never collide on ports.
+ * the acceptor listens on port 0, so tests never collide on ports. The HTTP publish
+ * endpoint is off unless a test asks for it (`publishHttp`: a free port).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -80,6 +81,8 @@ export interface SystemOptions {
   batch?: boolean
   /** handler.threads of the TS handler hosts; default: t.context.threads (see bothModes), else the config default (2). */
   threads?: number
+  /** broker.publishHttp as host:port (see freePort); default '' (off). */
+  publishHttp?: string
 }
 
 export interface ServiceEndpoints { sendSpec: string; recvSpec: string; requests: string; replies: string }
@@ -90,6 +93,8 @@ export class System {
   readonly procs: Proc[] = []
   readonly env: NodeJS.ProcessEnv
   readonly demo: ServiceEndpoints
+  /** The broker's publish endpoints: items fan out on `out`, Pushpin-style publishers PUSH to `pull`. */
+  readonly publish: { out: string, pull: string, http: string }
   port = 0
   #app: string | undefined
 
@@ -101,12 +106,20 @@ export class System {
       requests: `ipc://${this.dir}/requests`,
       replies: `ipc://${this.dir}/replies`
     }
+    this.publish = { out: `ipc://${this.dir}/publish-out`, pull: `ipc://${this.dir}/publish-pull`, http: opts.publishHttp ?? '' }
     const extra = opts.config ?? {}
     const config = {
       acceptor: { port: 0, drainMs: 1000 },
-      broker: { status: `ipc://${this.dir}/status` },
       services: { demo: { ...this.demo, protocol: opts.protocol ?? 'json', batch: opts.batch ?? false } },
       ...extra,
+      // Pushpin's default ports (5560, 5561) and publishOut's (9992) stay free unless a test sets them.
+      broker: {
+        status: `ipc://${this.dir}/status`,
+        publishOut: this.publish.out,
+        publishPull: this.publish.pull,
+        publishHttp: this.publish.http,
+        ...(extra.broker as object | undefined)
+      },
       ...(opts.threads === undefined ? {} : { handler: { ...(extra.handler as object | undefined), threads: opts.threads } })
     }
     this.configFile = join(this.dir, 'config.json')
@@ -243,7 +256,7 @@ export function bothModes (test: TestFn, title: string, impl: (t: ExecutionConte
 const kDefaultPortsLock = join(tmpdir(), 'swb-default-ports.lock.d')
 
 /**
- * Holds the machine-wide lock on Switchboard's default ports (6767, 9993–9997) until the
+ * Holds the machine-wide lock on Switchboard's default ports (6767, 9992–9997, 5560, 5561) until the
  * test ends: ava runs test files in parallel, and tests of the default configuration (what
  * `npm start` runs) must not meet each other there. A lock left by a dead process is taken over.
  */

@@ -11,8 +11,12 @@ test('bindTargets: the acceptor port and every broker endpoint, only for the typ
   const config = resolveConfig()
   const all = bindTargets(config, { broker: true, acceptor: true })
   t.deepEqual(all.map((x) => x.field), ['acceptor.port', 'broker.status', 'services.demo.sendSpec', 'services.demo.recvSpec',
-    'services.demo.requests', 'services.demo.replies'])
+    'services.demo.requests', 'services.demo.replies', 'broker.publishOut', 'broker.publishPull', 'broker.publishHttp'])
   t.is(all[0]!.endpoint, 'tcp://127.0.0.1:6767')
+  t.deepEqual(all.slice(-3).map((x) => x.endpoint), ['tcp://127.0.0.1:9992', 'tcp://127.0.0.1:5560', 'tcp://127.0.0.1:5561'])
+  // Publish inputs turned off bind nothing.
+  const off = bindTargets(resolveConfig({ broker: { publishPull: '', publishHttp: '' } }), { broker: true, acceptor: false })
+  t.false(off.some((x) => x.field === 'broker.publishPull' || x.field === 'broker.publishHttp'))
   t.deepEqual(bindTargets(config, { broker: false, acceptor: true }).map((x) => x.field), ['acceptor.port'])
   t.deepEqual(bindTargets(config, { broker: false, acceptor: false }), [])
   // Port 0 and a shared port are not checked.
@@ -41,4 +45,15 @@ test('checkBinds: a port in use, a missing ipc dir and an over-long ipc path are
   server.close()
   await new Promise((resolve) => setTimeout(resolve, 50))
   t.deepEqual(await checkBinds([{ field: 'acceptor.port', endpoint: `tcp://127.0.0.1:${port}` }]), [])
+})
+
+test('checkBinds: a taken broker.publishHttp port is named', async (t) => {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.close() })
+  const port = (server.address() as { port: number }).port
+  const targets = bindTargets(resolveConfig({ broker: { publishHttp: `127.0.0.1:${port}`, publishPull: '', publishOut: 'ipc:///tmp/swb-x' } }), { broker: true, acceptor: false })
+  const problems = await checkBinds(targets.filter((x) => x.field.startsWith('broker.publish')))
+  t.deepEqual(problems.map((p) => p.split(':')[0]), ['broker.publishHttp tcp'])
+  t.regex(problems[0]!, new RegExp(`port ${port} is already in use`))
 })

@@ -22,8 +22,10 @@ import { Router } from './router.js'
 import { Senders, type Sender } from './senders.js'
 import { Timeouts } from './timeouts.js'
 import { StreamIdle } from './stream-idle.js'
-import { kCancel, kCredits, kPing, parseExtended } from './extended.js'
+import { kCancel, kCredits, kPing, parseExtended, type ChannelControl } from './extended.js'
 import { closeWebSockets, createWsActions, readUpgrade, wsBehavior } from './websocket.js'
+import { Channels, type ChannelsOwner } from './channels.js'
+import { createGripActions } from './grip.js'
 
 /** Counters a user of Mongrel2's control port would ask for. */
 export interface AcceptorStats {
@@ -46,6 +48,12 @@ export interface AcceptorStats {
   foreignReplies: number
   /** Exchanges answered 503 because their handler or the broker was lost right after they were sent. */
   lost: number
+  /** Published items received from the broker (channels.ts). */
+  published: number
+  /** Frames from the broker's publish endpoint that were not items: dropped. */
+  badItems: number
+  /** Items delivered after waiting in vain for their prev-id, and holds recovered for a gap (grip.ts). */
+  gaps: number
 }
 
 export interface AcceptorOptions {
@@ -61,7 +69,7 @@ const kNoteEveryMs = 1000
 const kPoolMax = 4096
 const kMaxId = 0xffffffff
 
-export class Acceptor implements ExchangeOwner {
+export class Acceptor implements ExchangeOwner, ChannelsOwner {
   readonly config: Readonly<Config>
   readonly uuid: string
   /** This run's wire senders (the UUID plus a per-run tag, renewed when ids wrap). */
@@ -75,8 +83,10 @@ export class Acceptor implements ExchangeOwner {
   readonly bodies: BodyWatch
   readonly stats: AcceptorStats = {
     requests: 0, gone: 0, badReplies: 0, badResponses: 0, timeouts: 0, unavailable: 0, slowClients: 0, idleStreams: 0, badExtended: 0,
-    foreignReplies: 0, lost: 0
+    foreignReplies: 0, lost: 0, published: 0, badItems: 0, gaps: 0
   }
+  /** GRIP channels: held exchanges and WebSockets by channel, published items in (channels.ts). */
+  readonly channels: Channels
   readonly streams: StreamIdle
   readonly maxQueuedBytes: number
   readonly bodyLimit: number
@@ -95,6 +105,10 @@ export class Acceptor implements ExchangeOwner {
   #closing: Exchange[] = []
   #closingSpare: Exchange[] = []
   readonly #flushClosing = (): void => { this.#flushAnswers() }
+  /** The held exchange a published item is being delivered to (inside its cork). */
+  #publishTo: Exchange | null = null
+  readonly #runPublish = (): void => { this.run(this.#publishTo!, Ev.PUBLISH) }
+  readonly #runKeepAlive = (): void => { this.#publishTo!.keepAlive() }
 
   constructor (config: Readonly<Config>, log = createLogger('acceptor'), opts: AcceptorOptions = {}) {
     this.config = config
@@ -119,8 +133,9 @@ export class Acceptor implements ExchangeOwner {
     this.bodies = new BodyWatch(config.acceptor.bodyTimeoutMs, (ex) => { ex.res!.cork(ex.corkedTimeout) })
     this.streams = new StreamIdle(config.acceptor.streamIdleMs, shortestKeepAlive(config),
       (ex) => { this.#idle(ex) }, (ex) => { ex.res?.cork(ex.corkedKeepAlive) })
+    this.channels = new Channels(this)
     const http = createActions(this)
-    this.#actions = { ...http, ...createWsActions(this, http) }
+    this.#actions = { ...http, ...createWsActions(this, http), ...createGripActions(this) }
     this.#app = uws.App()
     // Upgrade requests (a Sec-WebSocket-Key) come here first; the rest go to any().
     this.#app.ws('/*', wsBehavior(this, (res, req, context) => { this.#onRequest(res, req, context) }))
@@ -130,11 +145,13 @@ export class Acceptor implements ExchangeOwner {
   /** Connects to the broker (waiting up to 1 s for its first status), then listens. */
   async start (): Promise<number> {
     const heard = await this.link.start((link, frame) => { this.#onReply(link, frame) })
+    this.channels.start(this.config.broker.publishOut, this.config.broker.hwm)
     if (!heard) this.log.warn('no status from the broker yet: answering 503 until it speaks', { status: this.config.broker.status })
     const { host, port, sharePort } = this.config.acceptor
     const options = sharePort ? 0 : uws.LIBUS_LISTEN_EXCLUSIVE_PORT
     const socket = port === 0 ? await this.#listenAnyPort(host, options) : await this.#listenOn(host, port, options)
     if (!socket) {
+      this.channels.stop()
       this.link.close()
       this.timeouts.stop()
       throw new Error(`cannot listen on ${host}:${port}${sharePort ? '' : ' (in use? set acceptor.sharePort to share a port between acceptors)'}`)
@@ -182,6 +199,10 @@ export class Acceptor implements ExchangeOwner {
   /** The exchange left the machine: forget it and recycle the object if nothing holds it. */
   release (ex: Exchange): void {
     if (ex.sent) this.exchanges.delete(ex.id)
+    if (ex.grip !== null) {
+      this.channels.leave(ex, ex.grip)
+      ex.grip = null
+    }
     this.streams.untrack(ex)
     if (ex.sender !== null) {
       this.senders.release(ex.sender)
@@ -212,6 +233,31 @@ export class Acceptor implements ExchangeOwner {
       if (ex.state === St.Closing && ex.res !== null) ex.res.cork(ex.corkedFlush)
     }
     list.length = 0
+  }
+
+  // ChannelsOwner (channels.ts): writes happen corked, through the machine.
+
+  deliver (ex: Exchange): void {
+    if (ex.res === null || ex.state !== St.Holding) return
+    this.#publishTo = ex
+    ex.res.cork(this.#runPublish)
+  }
+
+  keepAlive (ex: Exchange): void {
+    if (ex.res === null) return
+    this.#publishTo = ex
+    ex.res.cork(this.#runKeepAlive)
+  }
+
+  publishWs (topic: string, content: Buffer, binary: boolean): void {
+    this.#app.publish(topic, content, binary)
+  }
+
+  closeWs (ex: Exchange, code: number): void {
+    const wsx = ex.wsx
+    if (wsx === null || wsx.ws === null || ex.state !== St.Open) return
+    wsx.endCode = code === 0 ? 1005 : code
+    this.run(ex, Ev.CLOSE)
   }
 
   /** Tells the service's handlers that this exchange ended without them (Mongrel2's notice). */
@@ -354,6 +400,10 @@ export class Acceptor implements ExchangeOwner {
   /** Mongrel2's `X` replies: `ctl` keep-alive and cancel; anything else closes the exchanges it names. */
   #onExtended (link: ServiceLink, sender: Sender, ids: readonly number[], body: Buffer): void {
     const control = parseExtended(body)
+    if (typeof control === 'object') {
+      this.#onChannelControl(link, sender, ids, control)
+      return
+    }
     let ev: number = Ev.CANCEL
     if (typeof control === 'string') {
       this.stats.badExtended++
@@ -376,6 +426,38 @@ export class Acceptor implements ExchangeOwner {
     }
   }
 
+  /** `X` subscribe/unsubscribe: open WebSockets join or leave a channel; any other exchange is closed (as an unknown key). */
+  #onChannelControl (link: ServiceLink, sender: Sender, ids: readonly number[], control: ChannelControl): void {
+    let now = 0
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!
+      const ex = this.exchanges.get(id)
+      if (ex === undefined || ex.sender !== sender || !controllable(ex)) {
+        if (now === 0) now = Date.now()
+        this.#gone(link, sender, id, now)
+        continue
+      }
+      if (ex.state === St.Open && ex.wsx?.ws != null) {
+        if (!this.channels.socket(ex, control.channel, control.subscribe)) {
+          this.log.warn('websocket at its channel limit: subscribe ignored', { service: link.name, id, channel: control.channel })
+        }
+        continue
+      }
+      if (ex.state === St.Upgrading && ex.wsx !== null) {
+        // Sent with (before) the handler's 101: applied once the socket is open.
+        const wsx = ex.wsx
+        const list = (wsx.pendingChannels ??= [])
+        const at = list.indexOf(control.channel)
+        if (control.subscribe && at < 0) list.push(control.channel)
+        else if (!control.subscribe && at >= 0) list.splice(at, 1)
+        continue
+      }
+      this.stats.badExtended++
+      this.log.warn('bad extended (X) reply: closing its connections', { service: link.name, ids: String(id), reason: `${control.subscribe ? '' : 'un'}subscribe on an exchange that is not an open WebSocket` })
+      this.run(ex, Ev.CANCEL)
+    }
+  }
+
   /**
    * A reply named an id that is gone (or not this sender's): count it and send Mongrel2's
    * notice back, within the service's bucket: one reply may name 128 ids, and anyone can publish.
@@ -393,7 +475,7 @@ export class Acceptor implements ExchangeOwner {
 
   #expire (ex: Exchange): void {
     if (ex.res === null || ex.written) return
-    if (ex.state !== St.Waiting && ex.state !== St.Responding && ex.state !== St.Upgrading) return
+    if (ex.state !== St.Waiting && ex.state !== St.Responding && ex.state !== St.Upgrading && ex.state !== St.Holding) return
     this.stats.timeouts++
     ex.res.cork(ex.corkedTimeout)
   }
@@ -412,7 +494,7 @@ export class Acceptor implements ExchangeOwner {
     const deadline = Date.now() + this.config.acceptor.drainMs
     while (this.exchanges.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     for (const ex of [...this.exchanges.values()]) {
-      if (ex.res === null || (ex.state !== St.Waiting && ex.state !== St.Responding)) continue
+      if (ex.res === null || (ex.state !== St.Waiting && ex.state !== St.Responding && ex.state !== St.Holding)) continue
       ex.cause = Cause.ShuttingDown
       ex.res.cork(ex.corkedUnavailable)
     }
@@ -420,6 +502,7 @@ export class Acceptor implements ExchangeOwner {
     await new Promise((resolve) => setTimeout(resolve, 50))
     this.timeouts.stop()
     this.streams.stop()
+    this.channels.stop()
     this.link.close()
     ;(this.#app as unknown as ListenableApp).close()
     let noticesDropped = 0
@@ -441,7 +524,7 @@ function shortestKeepAlive (config: Readonly<Config>): number {
 /** An exchange an `X` ctl reply can reach: awaiting or writing a reply, or an open WebSocket. */
 function controllable (ex: Exchange): boolean {
   if (ex.state === St.Open) return ex.wsx?.ws != null
-  return ex.res !== null && (ex.state === St.Waiting || ex.state === St.Responding || ex.state === St.Upgrading)
+  return ex.res !== null && (ex.state === St.Waiting || ex.state === St.Responding || ex.state === St.Upgrading || ex.state === St.Holding)
 }
 
 function senderOf (frame: Buffer): string {

@@ -14,13 +14,13 @@ import type { Acceptor } from './acceptor.js'
 import type { BrokerLink } from './broker-link.js'
 import { overflowError, type Exchange } from './exchange.js'
 import { Fault } from '../../shared/fsm/machine.js'
-import { Ev, eventName, type HttpActions } from './exchange-fsm.js'
+import { Ev, St, eventName, type HttpActions } from './exchange-fsm.js'
+import { kHoldStream } from './grip-headers.js'
 import { addRouteHeaders } from './request-head.js'
 import type { Sender } from './senders.js'
 
 const kEmpty = Buffer.alloc(0)
 const kFaultNames: Record<number, string> = Object.fromEntries(Object.entries(Fault).map(([name, n]) => [n, name]))
-const kNoHeaders = Object.freeze({}) as Record<string, string>
 
 /** Why a 503: `Exchange.cause`. 0 is the maintenance filter's (it only rewrites the event). */
 export const Cause = {
@@ -102,8 +102,7 @@ export function unavailableCause (link: BrokerLink): number {
  * exchange keeps only what it needs to answer: not the request.
  */
 export function sendRequest (acceptor: Acceptor, ex: Exchange, sender: Sender, msg: Buffer): boolean {
-  ex.headers = kNoHeaders
-  ex.path = ex.host = ex.method = ex.remote = ''
+  ex.dropRequest()
   if (!ex.link!.send(msg)) {
     ex.cause = Cause.QueueFull
     return false
@@ -171,6 +170,14 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
       ex.reply = null
       if (body.length === 0) return Ev.CLOSE
       if (ex.parser.done) {
+        if (ex.grip !== null && ex.grip.mode === kHoldStream) {
+          // A stream hold's handler writes on, Mongrel2-style: its bytes are stream content.
+          ex.onBody(body)
+          ex.lastWrite = Date.now()
+          if (!ex.overflow) return 0
+          ex.failure = overflowError(acceptor.maxQueuedBytes)
+          return Ev.FAILED
+        }
         log.warn('reply after the response ended; ignored', { id: ex.id, bytes: body.length })
         return 0
       }
@@ -203,13 +210,23 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
         ex.failure = overflowError(acceptor.maxQueuedBytes)
         return Ev.FAILED
       }
+      // Grip-Hold: a stream holds once its head is out, a response once it is complete.
+      if (ex.grip !== null) {
+        if (ex.state === St.Holding) {
+          ex.lastWrite = Date.now() // the handler wrote: Grip-Keep-Alive counts idleness from here
+          return 0
+        }
+        return ex.grip.mode === kHoldStream || ex.parser.done ? Ev.HOLD : 0
+      }
       if (ex.complete) return Ev.RESP_SENT
       // A started response is a stream: its idle clock replaces the reply timeout.
       if (ex.written) streams.touch(ex)
+      ex.replyWritten(body.length)
       return 0
     },
 
     ping (ex) {
+      if (ex.grip !== null) return 0 // a hold's clocks are GRIP's
       if (ex.written) streams.touch(ex)
       else timeouts.arm(ex, ex.route!.timeoutMs)
       return 0

@@ -181,12 +181,18 @@ export class ServiceLink {
   }
 }
 
+/** How often the loop notes that it runs (see BrokerLink.#stale). */
+const kTickMs = 100
+
 export class BrokerLink {
   readonly services = new Map<string, ServiceLink>()
   readonly #status: zmq.Subscriber
   readonly #staleMs: number
   readonly #log: Logger
   #lastStatus = 0
+  /** When this process's loop last ran its timers. */
+  #tickAt = Date.now()
+  readonly #ticker: NodeJS.Timeout
   #boot = ''
   #firstStatus: (() => void) | null = null
   /** Told when the broker restarted or a service's handler count dropped. */
@@ -195,6 +201,8 @@ export class BrokerLink {
   constructor (config: Readonly<Config>, log: Logger) {
     this.#log = log
     this.#staleMs = Math.max(1000, config.broker.statusIntervalMs * 4)
+    this.#ticker = setInterval(() => { this.#tickAt = Date.now() }, kTickMs)
+    this.#ticker.unref()
     this.#status = new zmq.Subscriber({ linger: 0 })
     this.#status.connect(config.broker.status)
     this.#status.subscribe('SWB-STATUS ')
@@ -234,12 +242,23 @@ export class BrokerLink {
 
   /** True when the broker spoke recently and counts at least one handler for the service. */
   available (link: ServiceLink): boolean {
-    return link.handlers > 0 && Date.now() - this.#lastStatus <= this.#staleMs
+    return link.handlers > 0 && !this.#stale(Date.now())
   }
 
   /** True when no status arrived within the staleness window (broker gone or hung). */
   silent (): boolean {
-    return Date.now() - this.#lastStatus > this.#staleMs
+    return this.#stale(Date.now())
+  }
+
+  /**
+   * The last status is older than the window, not counting the time this process's own
+   * loop has been too busy to read the status socket: while a burst of connections keeps
+   * the loop in one long turn, the broker's messages wait unread and a live broker would
+   * look silent. The loop's timer ticks tell how long the current turn has lasted.
+   */
+  #stale (now: number): boolean {
+    const busy = now - this.#tickAt - kTickMs
+    return now - this.#lastStatus > this.#staleMs + (busy > 0 ? busy : 0)
   }
 
   async #readStatus (): Promise<void> {
@@ -265,6 +284,7 @@ export class BrokerLink {
   }
 
   close (): void {
+    clearInterval(this.#ticker)
     this.#status.close()
     for (const link of this.services.values()) link.close()
   }

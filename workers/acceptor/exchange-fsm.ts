@@ -26,6 +26,14 @@
  *                              CANCEL                                   CANCEL
  *  Upgrading and Open also take PING (⟲); in Open it only keeps the exchange (uWS.js's
  *  idle timer follows the client, not the handler).
+ *
+ *  GRIP holds (Pushpin's, workers/acceptor/grip.ts): a reply whose head says Grip-Hold
+ *  Responding ─HOLD─▶ Holding ⟲ PUBLISH (a published item), REPLY (a stream hold's handler writes on), PING
+ *                        │
+ *                        ▼
+ *                      Done  RESP_SENT (answered by a publish, or a stream closed by one) TIMEOUT (Grip-Timeout:
+ *                            the held response) REMOTE_CLOSE CLOSE FAILED CANCEL UNAVAILABLE
+ *  Ending a hold by publish or Grip-Timeout sends no disconnect notice; the client leaving does.
  * ```
  * `npm run fsm -- dot|mermaid` prints the full diagram.
  */
@@ -35,12 +43,12 @@ import { compile, type Context, type Machine, type MachineDef, type Table } from
 export const EVENTS = [
   'OPEN', 'HANDLER', 'NOT_FOUND', 'TOO_LARGE', 'BAD_REQUEST', 'UNAVAILABLE', 'REQ_RECV', 'REQ_SENT', 'REPLY',
   'WRITABLE', 'RESP_SENT', 'REMOTE_CLOSE', 'TIMEOUT', 'CLOSE', 'FAILED', 'PING', 'CANCEL',
-  'HANDSHAKE', 'UPGRADE', 'WS_MESSAGE', 'FLUSH'
+  'HANDSHAKE', 'UPGRADE', 'WS_MESSAGE', 'FLUSH', 'HOLD', 'PUBLISH'
 ] as const
 export type EventName = typeof EVENTS[number]
 
 /** State names, numbered from 0 in this order. */
-export const STATES = ['Start', 'Routing', 'Receiving', 'Queueing', 'Waiting', 'Responding', 'Done', 'Error', 'Upgrading', 'Open', 'Closing'] as const
+export const STATES = ['Start', 'Routing', 'Receiving', 'Queueing', 'Waiting', 'Responding', 'Done', 'Error', 'Upgrading', 'Open', 'Closing', 'Holding'] as const
 export type StateName = typeof STATES[number]
 
 /** Event numbers (`EVENTS.indexOf(name) + 1`; a test checks they agree). */
@@ -65,7 +73,9 @@ export const Ev = {
   HANDSHAKE: 18,
   UPGRADE: 19,
   WS_MESSAGE: 20,
-  FLUSH: 21
+  FLUSH: 21,
+  HOLD: 22,
+  PUBLISH: 23
 } as const satisfies Record<EventName, number>
 export type ExchangeEvent = typeof Ev[EventName]
 
@@ -81,7 +91,8 @@ export const St = {
   Error: 7,
   Upgrading: 8,
   Open: 9,
-  Closing: 10
+  Closing: 10,
+  Holding: 11
 } as const satisfies Record<StateName, number>
 export type ExchangeState = typeof St[StateName]
 
@@ -163,6 +174,15 @@ export interface ExchangeActions<C> {
   /** Open→Done on CANCEL (`X` `ctl` `cancel`, or a bad `X` reply): drop the socket at once, no notice back. */
   wsCancel(ctx: C, ev: number): number
   /**
+   * Responding→Holding on HOLD (writeReply read a Grip-Hold head, grip.ts): subscribe to its channels, arm
+   * Grip-Timeout (response holds), deliver items it missed. Returns 0, RESP_SENT (answered or recovered at once) or FAILED.
+   */
+  hold(ctx: C, ev: number): number
+  /** Holding on PUBLISH: write the published item (grip.ts). Returns 0, RESP_SENT (response written, stream closed) or FAILED. */
+  deliver(ctx: C, ev: number): number
+  /** Holding→Done on TIMEOUT: Grip-Timeout passed: the held response goes out as the handler gave it; no notice. */
+  holdTimeout(ctx: C, ev: number): number
+  /**
    * The exchange is in Error: (state, event) was not in the table, an action returned a
    * non-event, or a run looped (`fault`, see `Fault`). Log with names, answer 500 or drop,
    * release. The return value is ignored: the machine stops.
@@ -172,8 +192,11 @@ export interface ExchangeActions<C> {
 
 /** The WebSocket actions (workers/acceptor/websocket.ts); the rest are HTTP's (actions.ts). */
 export type WsActionName = 'handshake' | 'upgrade' | 'wsForward' | 'wsWrite' | 'wsEnd' | 'wsClose' | 'wsFail' | 'wsTimeout' | 'wsPing' | 'wsCancel'
-export type HttpActions<C> = Omit<ExchangeActions<C>, WsActionName>
+/** The GRIP hold actions (workers/acceptor/grip.ts). */
+export type GripActionName = 'hold' | 'deliver' | 'holdTimeout'
+export type HttpActions<C> = Omit<ExchangeActions<C>, WsActionName | GripActionName>
 export type WsActions<C> = Pick<ExchangeActions<C>, WsActionName>
+export type GripActions<C> = Pick<ExchangeActions<C>, GripActionName>
 
 /** Names the table may use: every action but `error`, which only the Error state runs. */
 export type ExchangeActionName = Exclude<keyof ExchangeActions<unknown>, 'error'>
@@ -228,7 +251,8 @@ export const EXCHANGE_TABLE = {
     PING: ['ping', 'Responding'],
     CANCEL: ['cancel', 'Done'],
     UNAVAILABLE: ['unavailable', 'Done'],
-    UPGRADE: ['upgrade', 'Open']
+    UPGRADE: ['upgrade', 'Open'],
+    HOLD: ['hold', 'Holding']
   },
   Upgrading: {
     REPLY: ['writeReply', 'Responding'],
@@ -249,6 +273,19 @@ export const EXCHANGE_TABLE = {
     TIMEOUT: ['wsTimeout', 'Done'],
     PING: ['wsPing', 'Open'],
     CANCEL: ['wsCancel', 'Done']
+  },
+  // A GRIP hold: subscribed to channels until a publish, Grip-Timeout or the client ends it.
+  Holding: {
+    PUBLISH: ['deliver', 'Holding'],
+    REPLY: ['writeReply', 'Holding'],
+    RESP_SENT: ['finish', 'Done'],
+    TIMEOUT: ['holdTimeout', 'Done'],
+    REMOTE_CLOSE: ['abort', 'Done'],
+    CLOSE: ['close', 'Done'],
+    FAILED: ['fail', 'Done'],
+    PING: ['ping', 'Holding'],
+    CANCEL: ['cancel', 'Done'],
+    UNAVAILABLE: ['unavailable', 'Done']
   }
 } as const satisfies ExchangeTable
 

@@ -6,6 +6,11 @@
  *   ["ctl", {"cancel": …}]      close the connection at once, no disconnect notice back
  *   ["ctl", {"credits": N}]     upload credits: Switchboard has no streamed uploads, a no-op
  *
+ * and, for open WebSockets, GRIP's channels (uWS.js topics, channels.ts):
+ *
+ *   ["subscribe", {"channel": "room"}]     the socket gets what is published to `room`
+ *   ["unsubscribe", {"channel": "room"}]
+ *
  * Any other key went to a Mongrel2 plugin; with none registered, as here, Mongrel2 closes
  * the connection, and so does a malformed body. `cancel` wins over `keep-alive`.
  */
@@ -17,8 +22,12 @@ export const kCancel = 2
 export const kCredits = 3
 export type Control = typeof kPing | typeof kCancel | typeof kCredits
 
+/** `subscribe`/`unsubscribe` of a channel. */
+export interface ChannelControl { subscribe: boolean, channel: string }
+const kMaxChannelBytes = 255
+
 /** The control an `X` body asks for, or why it is refused (the connections get closed). */
-export function parseExtended (body: Buffer): Control | string {
+export function parseExtended (body: Buffer): Control | ChannelControl | string {
   let value: TnetValue
   try {
     const parsed = decode(body)
@@ -30,9 +39,18 @@ export function parseExtended (body: Buffer): Control | string {
   if (!Array.isArray(value) || value.length !== 2) return 'body is not a tnetstring list of 2 elements'
   const [key, args] = value
   if (typeof key !== 'string') return 'key is not a string'
+  if (key === 'subscribe' || key === 'unsubscribe') return channelControl(key === 'subscribe', args!)
   if (key !== 'ctl') return `unknown key ${JSON.stringify(key.slice(0, 40))}`
   if (args === null || typeof args !== 'object' || Array.isArray(args) || Buffer.isBuffer(args)) return 'ctl args are not a dict'
   if (Object.hasOwn(args, 'cancel')) return kCancel
   if (Object.hasOwn(args, 'keep-alive')) return kPing
   return kCredits
+}
+
+function channelControl (subscribe: boolean, args: TnetValue): ChannelControl | string {
+  if (args === null || typeof args !== 'object' || Array.isArray(args) || Buffer.isBuffer(args)) return `${subscribe ? '' : 'un'}subscribe args are not a dict`
+  const channel = (args as Record<string, TnetValue>).channel
+  const name = Buffer.isBuffer(channel) ? channel.toString() : channel
+  if (typeof name !== 'string' || name === '' || Buffer.byteLength(name) > kMaxChannelBytes) return `${subscribe ? '' : 'un'}subscribe needs a "channel" of 1 to ${kMaxChannelBytes} bytes`
+  return { subscribe, channel: name }
 }

@@ -148,6 +148,10 @@ function scanHead (buf: Buffer, p: number, end: number, max: number): number {
 
 const kNoopSink: ResponseSink = { onHead () {}, onBody () {}, onEnd () {} }
 
+/** park() codes (never 0). */
+export const kParkClose = 1
+export const kParkChunked = 2
+
 /**
  * One parser per exchange slot, reused with reset() for every response it hosts.
  *
@@ -213,6 +217,28 @@ export class ResponseParser {
     this.remaining = 0
     this.sizeDigits = 0
     this.trailerBytes = 0
+  }
+
+  /**
+   * Between two reply messages of a stream, the state another parser can take over from
+   * (resume), so a held stream keeps no parser: kParkClose (until-close body), kParkChunked
+   * (chunked body, at a chunk boundary); 0 when this parser holds more than that (a head or
+   * chunk cut by the message end, a Content-Length body, done). Drops the sink when parkable.
+   */
+  park (): number {
+    let code = 0
+    if (this.state === kClose) code = kParkClose
+    else if (this.state === kChunkSize && this.sizeDigits === 0) code = kParkChunked
+    if (code !== 0) this.sink = kNoopSink
+    return code
+  }
+
+  /** Takes over a parked stream's state (`code` from park()): the head is done, the body goes on. */
+  resume (sink: ResponseSink, code: number): void {
+    this.reset(sink, false)
+    this.headDoneFlag = true
+    this.headers = kNoHeaders
+    this.state = code === kParkClose ? kClose : kChunkSize
   }
 
   /**

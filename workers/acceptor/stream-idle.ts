@@ -42,6 +42,8 @@ export class StreamIdle {
   touch (ex: Exchange, now = Date.now()): void {
     ex.lastMessage = now
     ex.lastWrite = now
+    // No idle cut and no keep-alive: nothing scans the set, so a stream costs no entry in it.
+    if (this.#timer === null) return
     if (!ex.streaming) {
       ex.streaming = true
       this.#streams.add(ex)

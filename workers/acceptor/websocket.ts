@@ -42,8 +42,11 @@ export class WsState {
   key = ''
   context: UwsContext | null = null
   ws: Ws | null = null
-  /** `SENDER ID PATH HEADERS` of every frame message (METHOD WEBSOCKET), FLAGS at `flagsAt`. */
-  template: Buffer = kEmpty
+  /**
+   * `SENDER ID PATH HEADERS` of every frame message (METHOD WEBSOCKET), FLAGS at `flagsAt`:
+   * bytes as a latin1 string, in the JS heap (a Buffer of its own costs ~0.5 KiB more per socket).
+   */
+  template = ''
   flagsAt = 0
   /** Frames that came after the handler's 101 head, sent once the socket is open. */
   early: Buffer | null = null
@@ -57,12 +60,11 @@ export class WsState {
   closed = false
   closeCode = 0
   closeReason: Buffer = kEmpty
-  /** The client message being forwarded (valid only during uWS's callback). */
-  inFlags = 0
-  inPayload: Uint8Array = kEmpty
   /** The handler's close frame (0 = none yet; 1005 = without a code), or the code wsFail closes with. */
   endCode = 0
   endReason: Buffer = kEmpty
+  /** Channels an `X` subscribe named before the socket opened (a handler subscribing in its handshake answer). */
+  pendingChannels: string[] | null = null
 }
 
 /**
@@ -98,19 +100,14 @@ function frameHeaders (headers: Headers, flags: string): Headers {
   return out
 }
 
-/**
- * Encodes the frame message once with two FLAGS values: where they differ is the slot.
- * The template gets its own memory (a pooled Buffer slice would pin an 8 KiB slab).
- */
+/** Encodes the frame message once with two FLAGS values: where they differ is the slot. */
 function buildTemplate (wsx: WsState, sender: Buffer, ex: Exchange, protocol: HeaderProtocol): void {
   const a = encodeRequest(sender, ex.id, ex.path, frameHeaders(ex.headers, kFlagsA), kEmpty, protocol)
   const b = encodeRequest(sender, ex.id, ex.path, frameHeaders(ex.headers, kFlagsB), kEmpty, protocol)
   let i = 0
   while (a[i] === b[i]) i++
   const size = a.length - 3 // without the empty body `0:,`
-  const template = Buffer.allocUnsafeSlow(size)
-  a.copy(template, 0, 0, size)
-  wsx.template = template
+  wsx.template = a.toString('latin1', 0, size)
   wsx.flagsAt = i - 3
 }
 
@@ -120,7 +117,7 @@ function frameMessage (wsx: WsState, byte0: number, payload: Uint8Array): Buffer
   const len = payload.length
   const lenText = String(len)
   const out = Buffer.allocUnsafe(t.length + lenText.length + 2 + len)
-  t.copy(out, 0)
+  out.write(t, 0, 'latin1')
   out.write(flagsText(byte0), wsx.flagsAt, 'latin1')
   let p = t.length + out.write(lenText, t.length, 'latin1')
   out[p++] = 0x3a // ':'
@@ -128,6 +125,10 @@ function frameMessage (wsx: WsState, byte0: number, payload: Uint8Array): Buffer
   out[p + len] = 0x2c // ','
   return out
 }
+
+// The client message being forwarded (set by uWS's callback for the run it starts).
+let gInFlags = 0
+let gInPayload: Uint8Array = kEmpty
 
 // The frame sink reads its socket from here: no closure per reply.
 let gWsx: WsState | null = null
@@ -244,6 +245,7 @@ export function createWsActions (acceptor: Acceptor, http: HttpActions<Exchange>
       ex.res = null
       ex.written = true
       ex.head = null
+      ex.dropParser()
       wsx.busy = true
       // uWS runs `open` (which sets wsx.ws) inside upgrade().
       res.upgrade<WsUserData>({ ex, id: ex.id }, wsx.key, protocol, '', wsx.context!)
@@ -251,6 +253,10 @@ export function createWsActions (acceptor: Acceptor, http: HttpActions<Exchange>
       wsx.key = ''
       wsx.context = null
       if (wsx.ws === null) return wsx.closed ? Ev.REMOTE_CLOSE : Ev.FAILED
+      if (wsx.pendingChannels !== null) {
+        for (const name of wsx.pendingChannels) acceptor.channels.socket(ex, name, true)
+        wsx.pendingChannels = null
+      }
       const early = wsx.early
       if (early === null) return 0
       wsx.early = null
@@ -259,7 +265,7 @@ export function createWsActions (acceptor: Acceptor, http: HttpActions<Exchange>
 
     wsForward (ex) {
       const wsx = ex.wsx!
-      if (ex.link!.send(frameMessage(wsx, wsx.inFlags, wsx.inPayload))) return 0
+      if (ex.link!.send(frameMessage(wsx, gInFlags, gInPayload))) return 0
       wsx.endCode = 1013 // Try Again Later: the link to the broker is full
       ex.failure = new Error('the send queue to the broker is full')
       return Ev.FAILED
@@ -340,11 +346,10 @@ export function wsBehavior (acceptor: Acceptor, upgrade: NonNullable<WebSocketBe
   const forward = (ws: Ws, byte0: number, data: ArrayBuffer): void => {
     const ex = target(ws)
     if (ex === null) return
-    const wsx = ex.wsx!
-    wsx.inFlags = byte0
-    wsx.inPayload = new Uint8Array(data)
+    gInFlags = byte0
+    gInPayload = new Uint8Array(data)
     acceptor.run(ex, Ev.WS_MESSAGE)
-    wsx.inPayload = kEmpty
+    gInPayload = kEmpty
   }
   return {
     maxPayloadLength: cfg.wsMaxMessage,

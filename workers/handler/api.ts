@@ -18,9 +18,17 @@
  * a target is always a sender (the acceptor's UUID) and its ids.
  */
 
+import type { PublishInput } from './publish.js'
+import type { HoldChannels, HoldOptions } from './grip.js'
+
 export type HeaderValue = string | string[]
 
+export { holdResponse, type HoldChannels, type HoldOptions } from './grip.js'
+
 // Streams and Server-Sent Events (chunked responses over many messages): see sse.ts.
+// Publishing to channels (Pushpin's items): see publish.ts.
+export { publish, type PublishInput } from './publish.js'
+
 export {
   openStream, openSse, ChunkedStream, SseStream, formatSseEvent, formatSseComment, formatSseRetry,
   type StreamOptions, type SseOptions, type SseEvent, type StreamContext
@@ -84,6 +92,18 @@ export interface Context {
   deliver (sender: string, ids: readonly number[], bytes: Uint8Array | string): void
   /** Close exchanges (Mongrel2's empty reply): the acceptor ends them and their connections. */
   close (sender: string, ids: readonly number[]): void
+  /**
+   * Publish to every subscriber of `channel` on every acceptor (held long-polls and streams,
+   * WebSockets): a string or bytes goes to all three kinds, a PublishInput names each format.
+   * Fire and forget (a bounded queue in the host; past it, items are dropped and counted).
+   */
+  publish (channel: string, item: string | Uint8Array | PublishInput): void
+  /**
+   * Answer with a GRIP hold (grip.ts): the client waits on `channels` until something is
+   * published there (or `timeoutS` passes: it then gets `response`). Ends this exchange
+   * for the handler, as reply() does.
+   */
+  hold (channels: HoldChannels, opts?: HoldOptions): void
 }
 
 export type Handler = (req: Request, ctx: Context) => HandlerResult | Promise<HandlerResult>

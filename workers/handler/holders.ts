@@ -30,6 +30,8 @@ interface Waiting { frame: Buffer; key: string; tag: number }
 export interface HoldersHost {
   /** Reply frames a worker sent after its task returned. */
   send (frame: Buffer): void
+  /** A worker's ctx.publish: an item in Pushpin's ZeroMQ encoding. */
+  publish (msg: Buffer): void
   /** A notice no worker holds: run it in a batch, anywhere. */
   anywhere (frame: Buffer): void
   /** The pool's live Worker objects. */
@@ -120,6 +122,8 @@ export class Holders {
   #report (link: Link, report: WorkerReport): void {
     if (report instanceof Uint8Array) {
       this.#host.send(Buffer.from(report.buffer, report.byteOffset, report.byteLength))
+    } else if ('publish' in report) {
+      this.#host.publish(Buffer.from(report.publish.buffer, report.publish.byteOffset, report.publish.byteLength))
     } else if ('hold' in report) {
       for (const key of report.hold) this.#hold(link, key)
       if (this.#waiting.length > 0) this.#retry()

@@ -12,6 +12,9 @@
  * In-flight batches are bounded; past the bound the host stops reading, the PULL
  * queue fills and the broker's PUSH sends to other handlers instead.
  *
+ * ctx.publish items (already in Pushpin's encoding, made in the calling thread) go out a PUSH
+ * to `broker.publishPull`, through a bounded queue: past it they are dropped and counted.
+ *
  * Disconnect notices go to the worker that holds their exchange (holders.ts); the
  * per-request limit is kept by each thread's Runner (runner.ts) and, for a worker whose
  * event loop is stuck, by holders.ts.
@@ -29,6 +32,7 @@ import { textResponse } from './api.js'
 import { pack, unpack } from './frames.js'
 import { Holders } from './holders.js'
 import { Outbox, Runner, exchangeKey, loadApp } from './runner.js'
+import { setPublishSink } from './publish.js'
 import type { HeldResult, TaskWorkerData } from './task.js'
 
 /** Time for subscriptions to follow the PUB handshake (they travel right behind it). */
@@ -41,6 +45,8 @@ const kNoticeTail = Buffer.from('21:{"type":"disconnect"},')
  * 'async' waits with Atomics.waitAsync and leaves the event loop running.
  */
 const kAtomics = 'async'
+/** ctx.publish items waiting for the PUSH socket (itself bounded by broker.hwm), at most. */
+const kMaxPublishQueue = 1000
 const kTaskFile = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './task.ts' : './task.js', import.meta.url))
 
 export class HandlerHost {
@@ -62,6 +68,11 @@ export class HandlerHost {
   #outQueue: Array<Buffer[]> = []
   #sending = false
   #stopped = false
+  /** PUSH to broker.publishPull; null when that is off. */
+  readonly #publishPush: zmq.Push | null
+  #publishQueue: Buffer[] = []
+  #publishing = false
+  readonly publishStats = { sent: 0, dropped: 0 }
 
   constructor (config: Readonly<Config>, log: Logger) {
     this.#config = config
@@ -70,6 +81,10 @@ export class HandlerHost {
     this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 1000 })
     this.#pub = new zmq.Publisher({ linger: 1000, sendHighWaterMark: config.broker.hwm })
     immediateSends(this.#pub)
+    this.#publishPush = config.broker.publishPull === '' ? null : new zmq.Push({ linger: 1000, sendHighWaterMark: config.broker.hwm })
+    if (this.#publishPush !== null) immediateSends(this.#publishPush)
+    // threads: 0 (and the main thread's own module loads): publish() lands here directly.
+    setPublishSink((msg) => { this.#publish(msg) })
     // The liveness counter ticks a few times per limit, so a stuck worker is found within
     // about a quarter of the limit after it.
     const beatMs = Math.max(10, Math.min(1000, Math.floor(h.taskTimeoutMs / 4)))
@@ -89,6 +104,7 @@ export class HandlerHost {
       const pool = this.#pool
       const holders = this.#holders = new Holders({
         send: (frame) => { this.#send([frame]) },
+        publish: (msg) => { this.#publish(msg) },
         anywhere: (frame) => { this.#pending.push(frame); this.#schedule() },
         threads: () => pool.threads
       }, log, h.taskTimeoutMs, beatMs)
@@ -111,6 +127,8 @@ export class HandlerHost {
     this.#log.info('connecting to the broker', { pub: svc.recvSpec })
     const connected = new Promise<void>((resolve) => { events.on('handshake', () => resolve()) })
     this.#pub.connect(svc.recvSpec)
+    // PUSH queues until the broker's PULL is there: nothing to wait for.
+    this.#publishPush?.connect(this.#config.broker.publishPull)
     await connected
     await new Promise((resolve) => setTimeout(resolve, kSubscribeGraceMs))
     this.#pull.connect(svc.sendSpec)
@@ -274,12 +292,46 @@ export class HandlerHost {
     }
   }
 
+  /** One ctx.publish item: queued for the PUSH, or dropped (counted) when the queue is full or publishing is off. */
+  #publish (msg: Buffer): void {
+    if (this.#stopped) return
+    if (this.#publishPush === null || this.#publishQueue.length >= kMaxPublishQueue) {
+      this.publishStats.dropped++
+      this.#log.warn('dropped a published item', {
+        reason: this.#publishPush === null ? "broker.publishPull is '' (off)" : `${kMaxPublishQueue} items wait for the broker`, dropped: this.publishStats.dropped
+      })
+      return
+    }
+    this.#publishQueue.push(msg)
+    if (!this.#publishing) void this.#pumpPublish(this.#publishPush)
+  }
+
+  async #pumpPublish (push: zmq.Push): Promise<void> {
+    this.#publishing = true
+    try {
+      while (this.#publishQueue.length > 0) {
+        const queue = this.#publishQueue
+        this.#publishQueue = []
+        for (const msg of queue) {
+          await sendNow(push, msg)
+          this.publishStats.sent++
+        }
+      }
+    } catch (err) {
+      if (!this.#stopped) this.#log.error('publish send failed', { err })
+    } finally {
+      this.#publishing = false
+    }
+  }
+
   async stop (): Promise<void> {
     this.#stopped = true
     this.#pull.close()
     this.#holders?.stop()
     if (this.#pool !== null) await this.#pool.destroy()
     this.#pub.close()
+    this.#publishPush?.close()
+    if (this.publishStats.sent > 0 || this.publishStats.dropped > 0) this.#log.info('publish stats', { ...this.publishStats })
   }
 }
 

@@ -21,9 +21,11 @@ import { resolve } from 'node:path'
 import { createLogger } from '../../shared/log.js'
 import { decodeRequest, isDisconnect, type DecodedRequest } from '../../shared/protocol/request.js'
 import { encodeReply } from '../../shared/protocol/reply.js'
+import { holdResponse, type HoldChannels, type HoldOptions } from './grip.js'
 import { formatResponse, textResponse, type Context, type DisconnectHandler, type Handler, type HandlerResult, type Request, type Response } from './api.js'
 import { decodePath } from './api.js'
 import { isWebSocketMessage, runWebSocket, type WebSocketApp } from './websocket.js'
+import { publish, type PublishInput } from './publish.js'
 
 const log = createLogger('handler')
 const kEmpty = Buffer.alloc(0)
@@ -190,6 +192,10 @@ class AppContext implements Context {
     this.#runner.end(this, kReplied)
   }
 
+  hold (channels: HoldChannels, opts?: HoldOptions): void {
+    this.reply(holdResponse(channels, opts))
+  }
+
   deliver (sender: string, ids: readonly number[], bytes: Uint8Array | string): void {
     if (ids.length === 0) return
     const body = typeof bytes === 'string' ? Buffer.from(bytes) : bytes
@@ -201,6 +207,10 @@ class AppContext implements Context {
     for (let i = 0; i < ids.length; i += 128) this.out.push(encodeReply(sender, ids.slice(i, i + 128), kEmpty))
     if (sender === this.sender && ids.includes(this.id)) this.#runner.end(this, kClosed)
     this.#runner.closed(sender, ids)
+  }
+
+  publish (channel: string, item: string | Uint8Array | PublishInput): void {
+    publish(channel, item)
   }
 }
 

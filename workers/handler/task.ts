@@ -13,13 +13,14 @@ import { MessageChannel, parentPort, threadId, workerData, type MessagePort } fr
 import { decodeRequest } from '../../shared/protocol/request.js'
 import { Outbox, Runner, loadApp, type HoldReports } from './runner.js'
 import { pack, unpack } from './frames.js'
+import { setPublishSink } from './publish.js'
 
 /** What the host passes as piscina's `workerData`. */
 export interface TaskWorkerData { app: string; limitMs: number; beatMs: number }
 /** Worker → host, once, on piscina's parentPort. */
 export interface WorkerHello { swbWorker: number; port: MessagePort; progress: Int32Array }
 /** Worker → host on the worker's port. */
-export type WorkerReport = Uint8Array | { hold: string[] } | { release: string }
+export type WorkerReport = Uint8Array | { hold: string[] } | { release: string } | { publish: Uint8Array }
 /** Host → worker on the worker's port. */
 export type HostOrder = { disconnect: Uint8Array } | { forget: string }
 /** A task's result when the batch left exchanges held. */
@@ -30,9 +31,16 @@ const { port1: gPort, port2 } = new MessageChannel()
 const gProgress = new Int32Array(new SharedArrayBuffer(4))
 
 /** Frames views of a pooled buffer would clone the whole pool: post a copy of just the frame. */
-function late (frame: Buffer): void {
-  gPort.postMessage(frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength ? frame : new Uint8Array(frame))
+function own (frame: Buffer): Uint8Array {
+  return frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength ? frame : new Uint8Array(frame)
 }
+
+function late (frame: Buffer): void {
+  gPort.postMessage(own(frame))
+}
+
+// ctx.publish: items go to the host, which owns the PUSH socket to broker.publishPull.
+setPublishSink((msg) => { gPort.postMessage({ publish: own(msg) } satisfies WorkerReport) })
 
 const reports: HoldReports = {
   hold: (keys) => { gPort.postMessage({ hold: keys } satisfies WorkerReport) },

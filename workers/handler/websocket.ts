@@ -23,6 +23,7 @@
  */
 import type { Headers, DecodedRequest } from '../../shared/protocol/request.js'
 import { encodeReply } from '../../shared/protocol/reply.js'
+import { encode as encodeTnet } from '../../shared/protocol/tnetstring.js'
 import { closePayload, encodeFrame, Opcode } from '../../shared/protocol/ws-frame.js'
 import { createLogger } from '../../shared/log.js'
 import { formatResponse, textResponse, type Context, type Response } from './api.js'
@@ -51,7 +52,7 @@ export interface WebSocketApp {
 }
 
 /** Where frames go: the host's outbox, or `ctx.deliver`. */
-type Send = (sender: string, ids: readonly number[], bytes: Uint8Array) => void
+type Send = (sender: string, ids: readonly number[], bytes: Uint8Array, extended?: boolean) => void
 
 /** One WebSocket, addressed by its acceptor (sender) and id; sending needs no state. */
 export class Socket {
@@ -83,6 +84,16 @@ export class Socket {
     this.#send(this.sender, [this.id], encodeFrame(Opcode.CLOSE, closePayload(code, reason)))
   }
 
+  /** Joins a channel: what is published there as `ws-message` reaches this socket (an `X` subscribe reply). */
+  subscribe (channel: string): void {
+    this.#send(this.sender, [this.id], channelControl('subscribe', channel), true)
+  }
+
+  /** Leaves a channel (an `X` unsubscribe reply). */
+  unsubscribe (channel: string): void {
+    this.#send(this.sender, [this.id], channelControl('unsubscribe', channel), true)
+  }
+
   /** Another socket of the same acceptor (or of `sender`): for broadcasts. */
   to (id: number, sender = this.sender): Socket {
     return new Socket(this.#send, sender, id)
@@ -91,7 +102,21 @@ export class Socket {
 
 /** A socket to push to from any handler code (an HTTP request, a timer). */
 export function socket (ctx: Context, sender: string, id: number): Socket {
-  return new Socket((s, ids, bytes) => { ctx.deliver(s, ids, bytes) }, sender, id)
+  return new Socket((s, ids, bytes, extended) => {
+    if (extended !== true) ctx.deliver(s, ids, bytes)
+    else if (isOutboxContext(ctx)) ctx.out.push(encodeReply(s, ids, bytes, true))
+    else throw new TypeError('subscribe/unsubscribe need the ctx the handler host gave')
+  }, sender, id)
+}
+
+function isOutboxContext (ctx: Context): ctx is Context & { out: FrameOut } {
+  return typeof (ctx as { out?: FrameOut }).out?.push === 'function'
+}
+
+/** `["subscribe", {"channel": …}]` as a tnetstring (MONGREL2.md §3.2's X body). */
+function channelControl (key: string, channel: string): Buffer {
+  if (typeof channel !== 'string' || channel === '' || Buffer.byteLength(channel) > 255) throw new TypeError(`ws.${key}: a channel is a string of 1 to 255 bytes, got ${JSON.stringify(channel)}`)
+  return encodeTnet([key, { channel }])
 }
 
 /** The 101 a Mongrel2 handler writes: Sec-WebSocket-Accept is the handshake message's body. */
@@ -122,7 +147,7 @@ export interface FrameOut { push (frame: Buffer): void }
  * undefined when everything ran synchronously (as runner.ts does for requests).
  */
 export function runWebSocket (app: WebSocketApp, req: DecodedRequest, out: FrameOut): Promise<void> | undefined {
-  const send: Send = (sender, ids, bytes) => { out.push(encodeReply(sender, ids, bytes)) }
+  const send: Send = (sender, ids, bytes, extended) => { out.push(encodeReply(sender, ids, bytes, extended)) }
   const ws = new Socket(send, req.sender, req.id, req.path, req.headers)
   if (req.headers.METHOD === 'WEBSOCKET_HANDSHAKE') {
     const accept = req.body.toString('latin1')

@@ -53,7 +53,7 @@ test('Mongrel2 snake_case names suggest the camelCase key', rejects,
   ['services.demo.send_spec is not a known key; did you mean services.demo.sendSpec?'])
 
 test('unknown key with no close known key lists the known ones', rejects, { broker: { zzzzzz: 1 } },
-  ['broker.zzzzzz is not a known key (known: status, statusIntervalMs, hwm, publishOut, publishPull, publishHttp, publishKey)'])
+  ['broker.zzzzzz is not a known key (known: status, statusIntervalMs, hwm, publishOut, publishPull, publishHttp, publishKey, publishRate)'])
 
 test('unknown top-level key', rejects, { acceptors: {} },
   ['acceptors is not a known key; did you mean acceptor?'])

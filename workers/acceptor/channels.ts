@@ -1,0 +1,328 @@
+/**
+ * Channels: which held exchanges and WebSockets of this acceptor listen on each channel,
+ * and the published items the broker fans out to every acceptor (`broker.publishOut`, one
+ * `encodeItem()` frame per item, shared/protocol/publish.ts).
+ *
+ *   broker PUB ─▶ SUB ─▶ decodeItem ─▶ publish(item) ─▶ per channel, in order:
+ *       held HTTP exchanges: owner.deliver(ex)   (PUBLISH through the exchange machine, grip.ts)
+ *       WebSockets: one uWS.js app.publish(channel) (native fan-out); `close` ends each socket
+ *
+ * Ordering, as Pushpin documents for `id`/`prev-id` (pushpin.org/docs/advanced, "Sequence IDs"):
+ * an item whose prev-id is not the channel's last id waits (≤ kSeqWaitMs) for the item it
+ * names, then both go out in order; the first item of a channel goes out at once; one that
+ * waited in vain goes out anyway and counts as a gap. The last kRecentItems items of each
+ * channel are kept kRecentMs so a hold naming a prev-id that was published just before the
+ * hold arrived (the handler's answer raced the publish) still gets what followed it.
+ * Per subscriber prev-id checks (and recovery) are grip.ts's.
+ */
+import * as zmq from 'zeromq'
+import type { Logger } from '../../shared/log.js'
+import { decodeItem, type PublishItem } from '../../shared/protocol/publish.js'
+import { isClosed } from '../../shared/zmq-io.js'
+import type { Exchange } from './exchange.js'
+import { GripHold, kHoldSocket, type GripHold as Hold } from './grip-headers.js'
+
+/** How long and how many recent items a channel keeps for holds that raced their publish. */
+export const kRecentMs = 10_000
+export const kRecentItems = 8
+/** How long an out-of-order item waits for its prev-id (Pushpin: "around 5-10 seconds"). */
+export const kSeqWaitMs = 5000
+const kMaxPending = 32
+/** Past this many channels, one without subscribers here keeps no history (order, recent items). */
+const kMaxIdleChannels = 10_000
+const kTickMs = 250
+/** A WebSocket joins at most this many channels. */
+const kMaxSocketChannels = 64
+
+export interface ChannelStats {
+  /** Items received from the broker (decoded). */
+  published: number
+  /** Frames that did not decode as items: dropped. */
+  badItems: number
+  /** Items delivered out of order after waiting for their prev-id, plus holds recovered for a gap (grip.ts). */
+  gaps: number
+}
+
+export interface ChannelsOwner {
+  readonly log: Logger
+  readonly stats: ChannelStats
+  /** Hands `current.item` to a held exchange (corked, through the machine). */
+  deliver (ex: Exchange): void
+  /** uWS.js app.publish to a topic. */
+  publishWs (topic: string, content: Buffer, binary: boolean): void
+  /** Closes an open WebSocket with `code` (0: without one). */
+  closeWs (ex: Exchange, code: number): void
+  /** Keep-alive bytes for an idle stream hold. */
+  keepAlive (ex: Exchange): void
+}
+
+/** The item being delivered (read by the PUBLISH action): no closure per delivery. */
+export const current: { item: PublishItem | null } = { item: null }
+
+/** One channel. Sets and lists are made on first use: a channel per user is common (memory per hold). */
+class Channel {
+  http: Set<Exchange> | null = null
+  ws: Set<Exchange> | null = null
+  /** The id of the last item delivered (null: unknown or it had none). */
+  lastId: string | null = null
+  recent: PublishItem[] | null = null
+  recentAt: number[] | null = null
+  /** Items waiting for their prev-id, with when they came. */
+  pending: PublishItem[] | null = null
+  pendingAt: number[] | null = null
+  touched = 0
+}
+
+const kNone: PublishItem[] = []
+
+export class Channels {
+  readonly #owner: ChannelsOwner
+  readonly #map = new Map<string, Channel>()
+  /** Stream holds with Grip-Keep-Alive. */
+  readonly #keepAlives = new Set<Exchange>()
+  #timer: NodeJS.Timeout | null = null
+  #sub: zmq.Subscriber | null = null
+
+  constructor (owner: ChannelsOwner) {
+    this.#owner = owner
+  }
+
+  get size (): number { return this.#map.size }
+
+  /** Connects to the broker's publish endpoint (SUB, everything) and reads items until stop(). */
+  start (endpoint: string, hwm: number): void {
+    const sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: hwm })
+    sub.connect(endpoint)
+    sub.subscribe()
+    this.#sub = sub
+    this.#timer = setInterval(() => { this.tick(Date.now()) }, kTickMs)
+    this.#timer.unref()
+    this.#read(sub).catch((err: unknown) => {
+      if (!isClosed(err)) this.#owner.log.error('publish loop failed', { err })
+    })
+  }
+
+  async #read (sub: zmq.Subscriber): Promise<void> {
+    try {
+      while (!sub.closed) {
+        const frames = await sub.receive()
+        for (let i = 0; i < frames.length; i++) this.receive(frames[i]!)
+      }
+    } catch (err) {
+      if (!sub.closed) throw err
+    }
+  }
+
+  /** One frame from the broker: decoded and delivered; a bad one is counted and logged, never thrown. */
+  receive (frame: Buffer): void {
+    let item: PublishItem
+    try {
+      item = decodeItem(frame)
+    } catch (err) {
+      this.#owner.stats.badItems++
+      this.#owner.log.warn('dropped a published item', { code: (err as { code?: string }).code, reason: (err as Error).message, bytes: frame.length })
+      return
+    }
+    try {
+      this.publish(item, Date.now())
+    } catch (err) {
+      this.#owner.log.error('delivering a published item failed', { channel: item.channel, err, stack: (err as Error).stack })
+    }
+  }
+
+  stop (): void {
+    if (this.#timer !== null) clearInterval(this.#timer)
+    this.#timer = null
+    this.#sub?.close()
+    this.#sub = null
+  }
+
+  publish (item: PublishItem, now: number): void {
+    this.#owner.stats.published++
+    let ch = this.#map.get(item.channel)
+    if (ch === undefined) {
+      // Nobody listens here: keep the channel only for its order and recent items, bounded.
+      if (this.#map.size >= kMaxIdleChannels) return
+      ch = new Channel()
+      this.#map.set(item.channel, ch)
+    }
+    ch.touched = now
+    if (item.prevId !== null && ch.lastId !== null && item.prevId !== ch.lastId) {
+      // Out of order: wait for the item it follows (Pushpin's sequence buffer).
+      ch.pending ??= []
+      ch.pendingAt ??= []
+      ch.pending.push(item)
+      ch.pendingAt.push(now)
+      if (ch.pending.length > kMaxPending) this.#flushPending(item.channel, ch, now, true)
+      return
+    }
+    this.#emit(item.channel, ch, item, now)
+    if (ch.pending !== null) this.#flushPending(item.channel, ch, now, false)
+  }
+
+  /** Sends pending items that now follow the last id; with `force`, the oldest regardless (a gap). */
+  #flushPending (name: string, ch: Channel, now: number, force: boolean): void {
+    let pending = ch.pending!
+    let at = ch.pendingAt!
+    for (;;) {
+      let i = pending.findIndex((p) => p.prevId === ch.lastId)
+      if (i < 0) {
+        if (!force || pending.length === 0) break
+        i = 0
+        force = false
+        this.#owner.stats.gaps++
+      }
+      const item = pending[i]!
+      pending.splice(i, 1)
+      at.splice(i, 1)
+      this.#emit(name, ch, item, now)
+      pending = ch.pending!
+      at = ch.pendingAt!
+    }
+    if (pending.length === 0) {
+      ch.pending = null
+      ch.pendingAt = null
+    }
+  }
+
+  #emit (name: string, ch: Channel, item: PublishItem, now: number): void {
+    ch.lastId = item.id
+    const recent = (ch.recent ??= [])
+    const recentAt = (ch.recentAt ??= [])
+    if (recent.length >= kRecentItems) {
+      recent.shift()
+      recentAt.shift()
+    }
+    recent.push(item)
+    recentAt.push(now)
+    const ws = item.wsMessage
+    if (ws !== null && ch.ws !== null && ch.ws.size > 0) {
+      if (ws.close) {
+        for (const ex of [...ch.ws]) this.#owner.closeWs(ex, ws.code)
+      } else {
+        this.#owner.publishWs(name, ws.content, ws.binary)
+      }
+    }
+    if (ch.http !== null && ch.http.size > 0 && (item.httpResponse !== null || item.httpStream !== null)) {
+      current.item = item
+      try {
+        for (const ex of ch.http) this.#owner.deliver(ex)
+      } finally {
+        current.item = null
+      }
+    }
+  }
+
+  /**
+   * A hold starts: its exchange joins its channels. Returns the items it missed (a prev-id
+   * that was published just before: the race), in order, or null for a gap: a channel
+   * whose last id is known, differs, and whose recent items do not follow the prev-id.
+   */
+  join (ex: Exchange, grip: Hold): PublishItem[] | null {
+    let missed = kNone
+    let gap = false
+    for (let i = 0; i < grip.channels.length; i++) {
+      const name = grip.channels[i]!
+      let ch = this.#map.get(name)
+      if (ch === undefined) {
+        ch = new Channel()
+        this.#map.set(name, ch)
+      }
+      ;(ch.http ??= new Set()).add(ex)
+      const want = grip.prevIds?.[i] ?? null
+      if (want === null || ch.lastId === null || ch.lastId === want) continue
+      const recent = ch.recent ?? kNone
+      const k = recent.findIndex((item) => item.prevId === want)
+      if (k < 0) { gap = true; continue }
+      missed = missed === kNone ? recent.slice(k) : missed.concat(recent.slice(k))
+    }
+    return gap ? null : missed
+  }
+
+  /** The exchange's hold ended (or its socket closed): it leaves all its channels. */
+  leave (ex: Exchange, grip: Hold): void {
+    const socket = grip.mode === kHoldSocket
+    for (const name of grip.channels) {
+      const ch = this.#map.get(name)
+      if (ch === undefined) continue
+      if (socket) ch.ws?.delete(ex)
+      else ch.http?.delete(ex)
+      this.#forgetIfIdle(name, ch)
+    }
+    this.#keepAlives.delete(ex)
+  }
+
+  /** `X` subscribe / unsubscribe of an open WebSocket (uWS.js topics do the fan-out). Returns false at the channel limit. */
+  socket (ex: Exchange, name: string, on: boolean): boolean {
+    const ws = ex.wsx!.ws!
+    let grip = ex.grip
+    if (on) {
+      grip ??= ex.grip = new GripHold(kHoldSocket, [])
+      if (grip.channels.includes(name)) return true
+      if (grip.channels.length >= kMaxSocketChannels) return false
+      grip.channels.push(name)
+      ws.subscribe(name)
+      let ch = this.#map.get(name)
+      if (ch === undefined) {
+        ch = new Channel()
+        this.#map.set(name, ch)
+      }
+      ;(ch.ws ??= new Set()).add(ex)
+      return true
+    }
+    const i = grip?.channels.indexOf(name) ?? -1
+    if (i < 0) return true
+    grip!.channels.splice(i, 1)
+    ws.unsubscribe(name)
+    const ch = this.#map.get(name)
+    if (ch !== undefined) {
+      ch.ws?.delete(ex)
+      this.#forgetIfIdle(name, ch)
+    }
+    return true
+  }
+
+  /** A stream hold with Grip-Keep-Alive: its bytes go out after keepAliveMs without a write. */
+  trackKeepAlive (ex: Exchange): void {
+    this.#keepAlives.add(ex)
+  }
+
+  #forgetIfIdle (name: string, ch: Channel): void {
+    if ((ch.http?.size ?? 0) === 0 && (ch.ws?.size ?? 0) === 0 && ch.recent === null && ch.pending === null) this.#map.delete(name)
+  }
+
+  /** Subscribers of a channel (tests, stats). */
+  count (name: string): number {
+    const ch = this.#map.get(name)
+    return ch === undefined ? 0 : (ch.http?.size ?? 0) + (ch.ws?.size ?? 0)
+  }
+
+  tick (now: number): void {
+    for (const [name, ch] of this.#map) {
+      const at = ch.recentAt
+      if (at !== null) {
+        let old = 0
+        while (old < at.length && now - at[old]! >= kRecentMs) old++
+        if (old === at.length) {
+          ch.recent = null
+          ch.recentAt = null
+        } else if (old > 0) {
+          ch.recent!.splice(0, old)
+          at.splice(0, old)
+        }
+      }
+      if (ch.pending !== null && now - ch.pendingAt![0]! >= kSeqWaitMs) this.#flushPending(name, ch, now, true)
+      // An idle channel keeps its last id as long as its recent items: then it is forgotten.
+      if (ch.recent === null) this.#forgetIfIdle(name, ch)
+    }
+    for (const ex of this.#keepAlives) {
+      const grip = ex.grip
+      if (ex.res === null || grip === null) {
+        this.#keepAlives.delete(ex)
+      } else if (now - ex.lastWrite >= grip.keepAliveMs) {
+        ex.lastWrite = now
+        this.#owner.keepAlive(ex)
+      }
+    }
+  }
+}
