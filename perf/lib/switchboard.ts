@@ -5,7 +5,7 @@
  * acceptor-broker links and the status PUB are ipc:// sockets in the temp dir, and the
  * handler-facing endpoints are free tcp ports (as Mongrel2's) or ipc sockets. The broker's
  * publishing: `POST /publish/` on a free port (`publishUrl`), the fan-out PUB (publishOut)
- * on the link transport, the ZeroMQ PULL input off.
+ * on the link transport, the ZeroMQ PULL input an ipc socket in the temp dir.
  *
  * ```ts
  * const sb = await startSwitchboard({ handler: { kind: 'host', app: 'perf/apps/hello.ts', count: 2, threads: 0 }, batch: true })
