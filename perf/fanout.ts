@@ -8,10 +8,12 @@
  * 1. one probe subscriber (held-client.ts, retried while the server refuses), then closed;
  * 2. N subscribers from child processes (held-client.ts, at most FANOUT_PER_CLIENT each and
  *    at least two processes: a process may hold 20,000 open files here), opened
- *    FANOUT_RATE per 50 ms, each watching its bytes for this round's marker;
+ *    FANOUT_RATE per 50 ms (FANOUT_PUSHPIN_RATE for Pushpin; a refused one is opened again),
+ *    each watching its bytes for this round's marker;
  * 3. the barrier: every client connected, every stream/WebSocket answered with its 200/101
- *    (a long-poll answered by nothing), the server's own count of subscribers given at N,
- *    then its processes idle (CPU below 5% of a core for two 200 ms windows);
+ *    (a long-poll answered by nothing), the server's own count of subscribers given at N (or
+ *    the counts stalled 5 s: it then publishes to those held), then its processes and the
+ *    clients idle (CPU below 5% of a core for two 200 ms windows);
  * 4. one `POST /publish/` in Pushpin's JSON format (the same publisher for all three), the
  *    clock read just before the request is sent; each client stamps when each socket got the
  *    marker on a clock shared by all processes (performance.timeOrigin + performance.now());
