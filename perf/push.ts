@@ -29,14 +29,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { startMongrel2 } from './contenders/mongrel2.js'
-import { kNodeArgs } from './contenders/node-proc.js'
+import { kNodeArgs, startPortServer } from './contenders/node-proc.js'
 import { intEnv } from './lib/env.js'
 import type { HeldMode } from './lib/held-client.js'
 import type { Client } from './lib/held-clients.js'
 import { firstError, runHeldBench, startClients, stopClients, total } from './lib/held-clients.js'
 import { formatMachine, machineInfo } from './lib/machine.js'
-import { freePort, waitForPort } from './lib/net.js'
-import { kOutDir, kRepoRoot, makeTempDir, removeTempDir, sleep, spawnProc, stopAll } from './lib/proc.js'
+import { waitForPort } from './lib/net.js'
+import { kOutDir, kRepoRoot, makeTempDir, removeTempDir, sleep, stopAll } from './lib/proc.js'
 import { formatMarkdown, formatText } from './lib/report.js'
 import { rssKiB, settle } from './lib/rss.js'
 import { median } from './lib/stats.js'
@@ -100,15 +100,7 @@ const uwsHeld: HeldTarget = {
   name: 'uws-raw',
   process: 'uws-hold',
   async start (countFile) {
-    const port = await freePort()
-    const p = spawnProc('push-uws', process.execPath, [...kNodeArgs, ...kAcceptorNodeArgs, 'perf/servers/uws-hold.ts', String(port)],
-      { PUSH_COUNT_FILE: countFile })
-    try {
-      await waitForPort(port, [p])
-    } catch (err) {
-      await p.stop()
-      throw err
-    }
+    const { proc: p, port } = await startPortServer('push-uws', 'perf/servers/uws-hold.ts', kAcceptorNodeArgs, { PUSH_COUNT_FILE: countFile })
     return { pid: p.pid, port, stop: async () => { await p.stop() } }
   }
 }

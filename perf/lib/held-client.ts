@@ -13,7 +13,15 @@
  * expects a `200` head (an event stream kept open) and `ws` sends a WebSocket upgrade and
  * expects a `101`; an answer that starts otherwise counts as `unexpected`.
  *
- * argv: port count step intervalMs path [mode]
+ * With a marker (argv[8], perf/fanout.ts) every socket also watches its bytes for that
+ * string (a published item): the first chunk holding it counts the socket `received` and
+ * stamps the time on a clock shared by all processes (performance.timeOrigin + now(), ms).
+ * In `get` mode the published item is the answer, so `answered` then counts it too.
+ * A subscriber refused in that mode (an answer other than the expected head, or than a 200
+ * in `get` mode: a 502/503 in a burst) is counted `refused` and opened again 0.25-1.25 s
+ * later, so the run measures the fan-out to N and reports the refusals beside it.
+ *
+ * argv: port count step intervalMs path [mode] [marker]
  */
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
@@ -36,6 +44,15 @@ export interface HeldProgress {
   firstError: string
   /** All `count` connect() calls have been made. */
   done: boolean
+  /** Sockets that got the marker (argv[8]); 0 without one. */
+  received: number
+  /** Shared-clock ms of the first and the last socket that got the marker; NaN before any. */
+  firstAt: number
+  lastAt: number
+  /** Subscribers refused and opened again (marker mode only). */
+  refused: number
+  /** Connections held right now: open and answered as expected (`get`: open and not answered). */
+  holding: number
 }
 
 const [port, count, step, intervalMs] = process.argv.slice(2, 6).map(Number) as [number, number, number, number]
@@ -45,12 +62,29 @@ const kMode = (process.argv[7] ?? 'get') as HeldMode
 const kUpgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'
 const kRequest = Buffer.from(`GET ${kPath} HTTP/1.1\r\nHost: localhost\r\n${kMode === 'ws' ? kUpgrade : kMode === 'sse' ? 'Accept: text/event-stream\r\n' : ''}\r\n`, 'latin1')
 const kExpected = kMode === 'ws' ? Buffer.from('HTTP/1.1 101') : kMode === 'sse' ? Buffer.from('HTTP/1.1 200') : null
+const kMarker = process.argv[8] !== undefined && process.argv[8] !== '' ? Buffer.from(process.argv[8], 'latin1') : null
+/** In marker mode, the answer of a subscriber taken (a long-poll's is the published item's 200). */
+const kSubscribed = kExpected ?? Buffer.from('HTTP/1.1 200')
 const kReportMs = 250
+/** performance.now() is per process; with timeOrigin it is one clock for every process (ms). */
+const now = (): number => performance.timeOrigin + performance.now()
 
 const sockets: Socket[] = []
 const progress: HeldProgress = {
-  type: 'progress', started: 0, connected: 0, answered: 0, unexpected: 0, closed: 0, errors: 0, firstError: '', done: false
+  type: 'progress', started: 0, connected: 0, answered: 0, unexpected: 0, closed: 0, errors: 0, firstError: '', done: false,
+  received: 0, firstAt: Number.NaN, lastAt: Number.NaN, refused: 0, holding: 0
 }
+/** The sockets `holding` counts. */
+const held = new WeakSet<Socket>()
+function release (s: Socket): void {
+  if (held.delete(s)) progress.holding--
+}
+/** Sockets that already got the marker. */
+const gotMarker = new WeakSet<Socket>()
+/** Refused sockets, replaced by a new one: their close is not counted. */
+const replaced = new WeakSet<Socket>()
+/** Refused subscribers come back 250-1250 ms later: spread, not in a second burst. */
+const kRetryMs = 250
 let stopping = false
 
 function report (): void {
@@ -60,36 +94,68 @@ function report (): void {
 // One listener set shared by every socket (no per-socket closures): `this` is the socket.
 function onConnect (this: Socket): void {
   progress.connected++
+  if (kMode === 'get') { held.add(this); progress.holding++ }
   this.write(kRequest)
   if (progress.connected === count) report()
 }
 function onData (this: Socket, chunk: Buffer): void {
   // Count a connection once, however many chunks its answer takes.
   this.removeListener('data', onData)
+  // A head may arrive cut (a loaded machine): only the bytes there are compared.
+  const n = Math.min(chunk.length, kSubscribed.length)
+  if (kMarker !== null && !chunk.subarray(0, n).equals(kSubscribed.subarray(0, n))) {
+    progress.refused++
+    progress.connected--
+    if (progress.firstError === '') progress.firstError = `refused (opened again): ${chunk.toString('latin1', 0, Math.max(0, chunk.indexOf(13))).slice(0, 80)}`
+    replaced.add(this)
+    release(this)
+    this.destroy()
+    setTimeout(openOne, kRetryMs + Math.random() * kRetryMs * 4)
+    return
+  }
   progress.answered++
   if (kExpected !== null && !chunk.subarray(0, kExpected.length).equals(kExpected)) {
     progress.unexpected++
     if (progress.firstError === '') progress.firstError = `unexpected answer: ${chunk.toString('latin1', 0, Math.max(0, chunk.indexOf(13))).slice(0, 80)}`
+  } else if (kMode !== 'get') {
+    held.add(this)
+    progress.holding++
   }
+  if (kMode === 'get') release(this)
   this.resume()
 }
-function onClose (): void {
-  if (!stopping) progress.closed++
+function onMarkerData (this: Socket, chunk: Buffer): void {
+  if (gotMarker.has(this) || chunk.indexOf(kMarker as Buffer) === -1) return
+  const at = now()
+  gotMarker.add(this)
+  if (progress.received++ === 0) progress.firstAt = at
+  progress.lastAt = at
+  if (progress.received === count) report()
+}
+function onClose (this: Socket): void {
+  release(this)
+  if (!stopping && !replaced.has(this)) progress.closed++
 }
 function onError (err: Error): void {
   progress.errors++
   if (progress.firstError === '') progress.firstError = err.message
 }
 
+function openOne (): void {
+  if (stopping) return
+  const s = connect({ host: '127.0.0.1', port, noDelay: true })
+  s.on('connect', onConnect)
+  s.on('data', onData)
+  if (kMarker !== null) s.on('data', onMarkerData)
+  s.on('close', onClose)
+  s.on('error', onError)
+  sockets.push(s)
+}
+
 function openSome (): void {
   const end = Math.min(count, progress.started + step)
   while (progress.started < end) {
-    const s = connect({ host: '127.0.0.1', port, noDelay: true })
-    s.on('connect', onConnect)
-    s.on('data', onData)
-    s.on('close', onClose)
-    s.on('error', onError)
-    sockets.push(s)
+    openOne()
     progress.started++
   }
   if (progress.started < count) {
@@ -108,9 +174,11 @@ function stop (): void {
     // RST when connected; a socket still connecting can only be destroyed.
     if (s.readyState === 'open') s.resetAndDestroy(); else s.destroy()
   }
-  report()
-  process.disconnect?.()
-  setImmediate(() => process.exit(0))
+  // Exit once the last report is out: disconnecting with it still queued makes Node throw
+  // (node:internal/child_process, channel already null) as the process ends.
+  const exit = (): void => { process.exit(0) }
+  if (process.connected) process.send?.(progress, exit); else setImmediate(exit)
+  setTimeout(exit, 1000)
 }
 
 process.on('message', (msg: { type?: string }) => { if (msg.type === 'stop') stop() })

@@ -27,6 +27,8 @@ export interface ClientsOptions {
   stepMs: number
   path: string
   mode?: HeldMode
+  /** A string each socket watches for (held-client.ts): counted as `received`, with times. */
+  marker?: string
 }
 
 /** Forks ceil(n / perClient) clients sharing `n` connections. */
@@ -36,7 +38,7 @@ export function startClients (o: ClientsOptions): Client[] {
   const clients: Client[] = []
   for (let i = 0; i < k; i++) {
     const count = Math.floor(o.n / k) + (i < o.n % k ? 1 : 0)
-    const child = fork(kClientFile, [String(o.port), String(count), String(step), String(o.stepMs), o.path, o.mode ?? 'get'], {
+    const child = fork(kClientFile, [String(o.port), String(count), String(step), String(o.stepMs), o.path, o.mode ?? 'get', o.marker ?? ''], {
       cwd: kRepoRoot, execArgv: [...kNodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     const c: Client = { child, progress: null, exited: false }
@@ -48,8 +50,21 @@ export function startClients (o: ClientsOptions): Client[] {
   return clients
 }
 
-export function total (clients: readonly Client[], key: 'started' | 'connected' | 'answered' | 'unexpected' | 'closed' | 'errors'): number {
+export function total (clients: readonly Client[], key: 'started' | 'connected' | 'answered' | 'unexpected' | 'closed' | 'errors' | 'received' | 'refused' | 'holding'): number {
   return clients.reduce((n, c) => n + (c.progress?.[key] ?? 0), 0)
+}
+
+/** When the first and the last socket of all clients got the marker (shared-clock ms; NaN if none). */
+export function receivedSpan (clients: readonly Client[]): { firstAt: number; lastAt: number } {
+  let firstAt = Number.NaN
+  let lastAt = Number.NaN
+  for (const c of clients) {
+    const p = c.progress
+    if (p === null || p.received === 0) continue
+    if (!(p.firstAt >= firstAt)) firstAt = p.firstAt
+    if (!(p.lastAt <= lastAt)) lastAt = p.lastAt
+  }
+  return { firstAt, lastAt }
 }
 
 export function firstError (clients: readonly Client[]): string {

@@ -13,6 +13,14 @@ export function rssKiB (pid: number): number {
   } catch { return Number.NaN }
 }
 
+/** Summed VmRSS of `pids` in KiB (one front end made of several processes); NaN once one is gone. */
+export function rssSumKiB (pids: number | readonly number[]): number {
+  if (typeof pids === 'number') return rssKiB(pids)
+  let sum = 0
+  for (const pid of pids) sum += rssKiB(pid)
+  return sum
+}
+
 export interface SettleOptions {
   /** Sample for at least this long. */
   settleMs: number
@@ -22,14 +30,14 @@ export interface SettleOptions {
 }
 
 /**
- * Samples `pid`'s RSS every `gapMs` for at least `settleMs`, then until the last `stableN`
- * samples lie within 1% of each other (at most 3 × settleMs); returns every sample.
+ * Samples `pid`'s RSS (the sum, for several) every `gapMs` for at least `settleMs`, then until
+ * the last `stableN` samples lie within 1% of each other (at most 3 × settleMs); returns every sample.
  */
-export async function settle (pid: number, what: string, o: SettleOptions): Promise<number[]> {
+export async function settle (pid: number | readonly number[], what: string, o: SettleOptions): Promise<number[]> {
   const trace: number[] = []
   const t0 = Date.now()
   for (;;) {
-    const rss = rssKiB(pid)
+    const rss = rssSumKiB(pid)
     if (Number.isNaN(rss)) throw new Error(`perf: ${what} (pid ${pid}) is gone`)
     trace.push(rss)
     const elapsed = Date.now() - t0

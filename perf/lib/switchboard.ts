@@ -3,7 +3,9 @@
  * processes, with a config file written into a fresh temp dir. Nothing uses the default
  * endpoints (6767, 9993-9997 may be taken): the acceptor listens on a free port, the
  * acceptor-broker links and the status PUB are ipc:// sockets in the temp dir, and the
- * handler-facing endpoints are free tcp ports (as Mongrel2's) or ipc sockets.
+ * handler-facing endpoints are free tcp ports (as Mongrel2's) or ipc sockets. The broker's
+ * publishing: `POST /publish/` on a free port (`publishUrl`), the fan-out PUB (publishOut)
+ * on the link transport, the ZeroMQ PULL input an ipc socket in the temp dir.
  *
  * ```ts
  * const sb = await startSwitchboard({ handler: { kind: 'host', app: 'perf/apps/hello.ts', count: 2, threads: 0 }, batch: true })
@@ -51,6 +53,8 @@ export interface SwitchboardOptions {
   timeoutMs?: number
   /** Extra `acceptor` config keys (e.g. sendQueue). */
   acceptor?: Record<string, unknown>
+  /** Extra `broker` config keys. */
+  broker?: Record<string, unknown>
   /** Extra env for the handler processes. */
   handlerEnv?: Record<string, string>
   /** Node options put before the acceptor's entry (e.g. `--no-memory-reducer`). */
@@ -71,6 +75,8 @@ export interface SwitchboardOptions {
 export interface RunningSwitchboard {
   url: string
   port: number
+  /** The broker's Pushpin-compatible publish endpoint, `http://127.0.0.1:PORT/publish/`. */
+  publishUrl: string
   /** The temp dir with the config file and the ipc sockets. */
   dir: string
   /** acceptor, broker, handler (one handler) or handler1..N. */
@@ -134,9 +140,16 @@ export async function startSwitchboard (opts: SwitchboardOptions): Promise<Runni
     const recvSpec = ipcHandlers ? ipc('recv') : await tcp()
     const h = opts.handler
     const nAcceptors = opts.acceptors ?? 1
+    const publishPort = await freePort()
     const config = {
       acceptor: { host: '127.0.0.1', port, drainMs: 500, ...(nAcceptors > 1 ? { sharePort: true } : {}), ...opts.acceptor },
-      broker: { status: await link('status'), publishOut: ipc('publish-out'), publishPull: ipc('publish-pull'), publishHttp: '' },
+      broker: {
+        status: await link('status'),
+        publishOut: await link('publish-out'),
+        publishPull: ipc('publish-pull'),
+        publishHttp: `127.0.0.1:${publishPort}`,
+        ...opts.broker
+      },
       services: {
         bench: {
           sendSpec,
@@ -192,7 +205,7 @@ export async function startSwitchboard (opts: SwitchboardOptions): Promise<Runni
     const pids: Record<string, number> = { broker: broker.pid }
     acceptors.forEach((p, i) => { pids[nAcceptors > 1 ? `acceptor${i + 1}` : 'acceptor'] = p.pid })
     handlers.forEach((p, i) => { pids[h.count > 1 ? `handler${i + 1}` : 'handler'] = p.pid })
-    return { url, port, dir, pids, acceptor, stop }
+    return { url, port, publishUrl: `http://127.0.0.1:${publishPort}/publish/`, dir, pids, acceptor, stop }
   } catch (err) {
     await stop()
     throw err

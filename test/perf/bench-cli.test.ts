@@ -1,4 +1,4 @@
-/** `npm run bench -- --help` and `npm run soak -- --help` print their knobs and start nothing; a stray argument exits 2. */
+/** `npm run bench -- --help`, `npm run soak -- --help` and `npm run bench:fanout -- --help` print their knobs and start nothing; a stray argument exits 2. */
 import { execFile } from 'node:child_process'
 import test from 'ava'
 import { kRoot } from '../helpers/system.js'
@@ -39,4 +39,18 @@ test('npm run soak -- --help prints its knobs and exits 0; a stray argument exit
   const bad = await npmRun('soak', '--', 'forever')
   t.is(bad.code, 2)
   t.regex(bad.stderr, /unknown argument: forever\nusage: npm run soak/)
+})
+
+test('npm run bench:fanout -- --help prints its knobs and how to get Pushpin, starts nothing; a stray argument exits 2', async (t) => {
+  const help = await npmRun('bench:fanout', '--', '--help')
+  t.is(help.code, 0, help.stderr)
+  t.regex(help.stdout, /^usage: npm run bench:fanout/)
+  for (const knob of ['FANOUT_N', 'FANOUT_KINDS', 'FANOUT_ONLY', 'REPEATS', 'FANOUT_PER_CLIENT', 'FANOUT_RATE', 'FANOUT_PUSHPIN_RATE', 'FANOUT_PUSHPIN_REPEATS', 'FANOUT_TIMEOUT', 'FANOUT_RSS', 'FANOUT_SETTLE', 'FANOUT_SERVER_ARGS']) {
+    t.regex(help.stdout, new RegExp(`\\b${knob}=`), knob)
+  }
+  t.regex(help.stdout, /apt-get install -y pushpin/)
+  t.is(help.stderr, '')
+  const bad = await npmRun('bench:fanout', '--', '10000')
+  t.is(bad.code, 2)
+  t.regex(bad.stderr, /unknown argument: 10000\nusage: npm run bench:fanout/)
 })
