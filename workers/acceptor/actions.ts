@@ -15,7 +15,7 @@ import type { BrokerLink } from './broker-link.js'
 import { overflowError, type Exchange } from './exchange.js'
 import { Fault } from '../../shared/fsm/machine.js'
 import { Ev, St, eventName, type HttpActions } from './exchange-fsm.js'
-import { kHoldStream } from './grip-headers.js'
+import { kHoldResponse, kHoldStream } from './grip-headers.js'
 import { addRouteHeaders } from './request-head.js'
 import type { Sender } from './senders.js'
 
@@ -169,6 +169,10 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
       const body = ex.reply ?? kEmpty
       ex.reply = null
       if (body.length === 0) return Ev.CLOSE
+      if (ex.state === St.Holding && ex.grip !== null && ex.grip.mode === kHoldResponse) {
+        log.warn('reply to an exchange held for a publish; ignored', { id: ex.id, bytes: body.length })
+        return 0
+      }
       if (ex.parser.done) {
         if (ex.grip !== null && ex.grip.mode === kHoldStream) {
           // A stream hold's handler writes on, Mongrel2-style: its bytes are stream content.
@@ -214,9 +218,18 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
       if (ex.grip !== null) {
         if (ex.state === St.Holding) {
           ex.lastWrite = Date.now() // the handler wrote: Grip-Keep-Alive counts idleness from here
+          ex.replyWritten(body.length)
           return 0
         }
-        return ex.grip.mode === kHoldStream || ex.parser.done ? Ev.HOLD : 0
+        if (ex.grip.mode !== kHoldStream) {
+          if (!ex.parser.done) return 0
+          // Held whole: the hold writes its response itself, never through the parser.
+          ex.dropParser()
+          return Ev.HOLD
+        }
+        // A held stream gives its parser back between messages, as any stream does.
+        ex.replyWritten(body.length)
+        return Ev.HOLD
       }
       if (ex.complete) return Ev.RESP_SENT
       // A started response is a stream: its idle clock replaces the reply timeout.
@@ -268,7 +281,8 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
 
     close (ex) {
       // The handler ended the exchange (empty message): close after what is queued.
-      if (ex.res !== null && ex.head !== null && !ex.parser.done) ex.parser.close()
+      const heldWhole = ex.grip !== null && ex.grip.mode === kHoldResponse
+      if (ex.res !== null && ex.head !== null && !heldWhole && !ex.parser.done) ex.parser.close()
       if (ex.res !== null) {
         if (ex.pending !== null || ex.blockedBytes > 0) ex.closeAfterDrain = true
         else cut(ex)
