@@ -1,6 +1,7 @@
 // The broker's Pushpin-compatible publish inputs, end to end: a real broker, a SUB on
 // broker.publishOut standing in for an acceptor, and Pushpin's own publishers (HTTP JSON,
 // @fanoutio/grip, Debian's pushpin-publish, a raw ZeroMQ PUSH written from Pushpin's source).
+// Serial: each test starts a broker, and ten at once on two busy cores take longer than a start may.
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { request } from 'node:http'
@@ -96,7 +97,7 @@ function declareHuge (port: number): Promise<{ status: number, body: string }> {
   })
 }
 
-test('POST /publish/ answers 200 "Published" and every item reaches the subscriber, in order', async (t) => {
+test.serial('POST /publish/ answers 200 "Published" and every item reaches the subscriber, in order', async (t) => {
   const { sub, url } = await rig(t)
   const res = await post(url + '/publish/', JSON.stringify({
     items: [
@@ -123,7 +124,7 @@ test('POST /publish/ answers 200 "Published" and every item reaches the subscrib
   t.deepEqual((await sub.next()).httpStream, { content: Buffer.alloc(0), close: true })
 })
 
-test('bad requests: 400 naming the field and nothing of that request published; 404, 405, 406, 413; the next good item goes through', async (t) => {
+test.serial('bad requests: 400 naming the field and nothing of that request published; 404, 405, 406, 413; the next good item goes through', async (t) => {
   const { sys, sub, url, port } = await rig(t)
   const bad = await post(url + '/publish/', JSON.stringify({ items: [{ channel: 'ok', 'http-stream': { content: 'x' } }, { channel: 'x', formats: { 'http-response': { code: 'two hundred', body: '' } } }] }))
   t.is(bad.status, 400)
@@ -151,7 +152,7 @@ test('bad requests: 400 naming the field and nothing of that request published; 
   t.is(sys.procs[0]!.child.exitCode, null, 'the broker lives')
 })
 
-test('@fanoutio/grip Publisher: http-response, http-stream, ws-message and close reach the subscriber', async (t) => {
+test.serial('@fanoutio/grip Publisher: http-response, http-stream, ws-message and close reach the subscriber', async (t) => {
   const { sub, url } = await rig(t)
   const publisher = new Publisher({ control_uri: url })
   await publisher.publishHttpResponse('g1', 'response body', 'id-1', 'id-0')
@@ -171,7 +172,7 @@ test('@fanoutio/grip Publisher: http-response, http-stream, ws-message and close
   t.deepEqual((await sub.next()).wsMessage, { content: Buffer.from([9, 8]), binary: true, close: false, code: 0 })
 })
 
-test("Debian's pushpin-publish, over HTTP and over ZeroMQ, reaches the subscriber", async (t) => {
+test.serial("Debian's pushpin-publish, over HTTP and over ZeroMQ, reaches the subscriber", async (t) => {
   t.true(existsSync(kPushpinPublish), `${kPushpinPublish} is missing: apt-get install pushpin`)
   const { sys, sub, url } = await rig(t)
   await run(kPushpinPublish, ['--spec', url, '-H', 'X-Via: cli', '--id', 'p2', '--prev-id', 'p1', 'cli-http', 'hello'])
@@ -193,7 +194,7 @@ test("Debian's pushpin-publish, over HTTP and over ZeroMQ, reaches the subscribe
   await sys.procs[0]!.waitFor(/rejected a message on broker\.publishPull.*action \\?"hint\\?" is not supported/)
 })
 
-test("a raw ZeroMQ PUSH in Pushpin's encodings ('J' + JSON, 'T' + tnetstring, bare tnetstring); garbage is rejected and loses nothing", async (t) => {
+test.serial("a raw ZeroMQ PUSH in Pushpin's encodings ('J' + JSON, 'T' + tnetstring, bare tnetstring); garbage is rejected and loses nothing", async (t) => {
   const { sys, sub } = await rig(t)
   const push = new zmq.Push({ linger: 0 })
   push.connect(sys.publish.pull)
@@ -219,7 +220,7 @@ test("a raw ZeroMQ PUSH in Pushpin's encodings ('J' + JSON, 'T' + tnetstring, ba
   t.is(broker.child.exitCode, null)
 })
 
-test('publishHttp beyond loopback: a missing or bad JWT gets 401, a good one (HS256, exp) publishes; grip signs with control_iss + key', async (t) => {
+test.serial('publishHttp beyond loopback: a missing or bad JWT gets 401, a good one (HS256, exp) publishes; grip signs with control_iss + key', async (t) => {
   const key = 'a shared secret'
   const { sub, url } = await rig(t, { publishKey: key }, '0.0.0.0')
   const body = (channel: string): string => JSON.stringify({ items: [{ channel, 'http-stream': { content: channel } }] })
@@ -249,7 +250,7 @@ test('publishHttp beyond loopback: a missing or bad JWT gets 401, a good one (HS
   t.is((await sub.next()).channel, 'grip-signed')
 })
 
-test('publishHttp beyond loopback without publishKey: the broker refuses to start, naming both fields', async (t) => {
+test.serial('publishHttp beyond loopback without publishKey: the broker refuses to start, naming both fields', async (t) => {
   const sys = new System({ publishHttp: `0.0.0.0:${await freePort()}` })
   t.teardown(() => sys.stop())
   const broker = sys.node('broker', 'broker/main.ts')
@@ -257,7 +258,7 @@ test('publishHttp beyond loopback without publishKey: the broker refuses to star
   t.regex(broker.output, /broker\.publishHttp "0\.0\.0\.0:\d+" is not a loopback address, so broker\.publishKey must be set/)
 })
 
-test('an acceptor too far behind: the items the broker cannot queue are dropped, counted and logged; the broker lives', async (t) => {
+test.serial('an acceptor too far behind: the items the broker cannot queue are dropped, counted and logged; the broker lives', async (t) => {
   const { sys, url } = await rig(t, { hwm: 1 }, '127.0.0.1', false)
   // A subscriber that never reads, with the smallest queue: the broker's pipe to it fills.
   const stalled = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 1 })
@@ -302,7 +303,7 @@ test.serial('the defaults users run: pushpin-publish with no --spec (http://loca
   t.is(text((await sub.next()).wsMessage?.content), 'over zeromq')
 })
 
-test('broker.publishRate: items over the per-channel rate are dropped and counted; other channels pass', async (t) => {
+test.serial('broker.publishRate: items over the per-channel rate are dropped and counted; other channels pass', async (t) => {
   const { sub, url } = await rig(t, { publishRate: 2 })
   const limited = async (): Promise<number> => ((await (await fetch(url + '/publish/stats')).json()) as { limited: number }).limited
   const before = await limited() // warm-up items may have been limited too
@@ -315,7 +316,7 @@ test('broker.publishRate: items over the per-channel rate are dropped and counte
   t.is(await limited() - before, 8)
 })
 
-test('two acceptors (two SUBs on publishOut): each gets every item once, in order', async (t) => {
+test.serial('two acceptors (two SUBs on publishOut): each gets every item once, in order', async (t) => {
   const { sys, sub, url } = await rig(t)
   const second = new Subscriber(sys.publish.out)
   t.teardown(() => { second.sock.close() })
