@@ -7,7 +7,7 @@
  * written there whenever it changed, at most every 200 ms. Run it with `handler.threads: 0`:
  * each worker thread would count only its own share.
  */
-import { writeFileSync } from 'node:fs'
+import { reportCounts } from '../lib/count-file.js'
 import type { Handler } from '../../workers/handler/api.js'
 
 const kCountFile = process.env.HOLD_COUNT_FILE
@@ -15,16 +15,7 @@ const kFlushMs = 200
 
 let held = 0
 let gone = 0
-let written = ''
-
-if (kCountFile !== undefined && kCountFile !== '') {
-  setInterval(() => {
-    const line = `${held} ${gone}\n`
-    if (line === written) return
-    written = line
-    writeFileSync(kCountFile, line)
-  }, kFlushMs).unref()
-}
+reportCounts(kCountFile, () => `${held} ${gone}\n`, kFlushMs)
 
 const hold: Handler = () => {
   held++

@@ -16,7 +16,7 @@
  *
  * Usage: `node --import tsx perf/handlers/m2-grip.ts <send_spec> <recv_spec>`
  */
-import { writeFileSync } from 'node:fs'
+import { reportCounts } from '../lib/count-file.js'
 import { decodeRequest } from '../../shared/protocol/request.js'
 import { encodeReply } from '../../shared/protocol/reply.js'
 import { encode as tnetstring } from '../../shared/protocol/tnetstring.js'
@@ -60,15 +60,7 @@ function repliesFor (msg: Buffer): Buffer[] {
   }
 }
 
-let written = ''
-function writeCounts (): void {
-  if (kCountFile === undefined || kCountFile === '') return
-  const line = `${longPolls} ${streams} ${websockets} ${notices}\n`
-  if (line === written) return
-  written = line
-  writeFileSync(kCountFile, line)
-}
-if (kCountFile !== undefined) setInterval(writeCounts, 200).unref()
+const writeCounts = reportCounts(kCountFile, () => `${longPolls} ${streams} ${websockets} ${notices}\n`)
 
 const sockets = await connectM2('m2-grip', kSendSpec, kRecvSpec)
 

@@ -19,7 +19,7 @@
  * `<requests> <json messages>` there when the counts change (at most every 200 ms), so the
  * benchmark knows when all N have arrived.
  */
-import { writeFileSync } from 'node:fs'
+import { reportCounts } from '../lib/count-file.js'
 import { connectM2, serveM2 } from './m2-sockets.js'
 
 const kSendSpec = process.argv[2] ?? process.env.M2_SEND_SPEC ?? 'tcp://127.0.0.1:9997'
@@ -74,15 +74,7 @@ function isMethodJson (msg: Buffer, pathAt: number): boolean {
   return headers.indexOf(kJsonMethodJson) >= 0 || headers.indexOf(kTnetMethodJson) >= 0
 }
 
-let written = ''
-function writeCounts (): void {
-  if (kCountFile === undefined || kCountFile === '') return
-  const line = `${requests} ${skipped}\n`
-  if (line === written) return
-  written = line
-  writeFileSync(kCountFile, line)
-}
-if (kCountFile) setInterval(writeCounts, 200).unref()
+const writeCounts = reportCounts(kCountFile, () => `${requests} ${skipped}\n`)
 
 const sockets = await connectM2('m2-hello', kSendSpec, kRecvSpec)
 

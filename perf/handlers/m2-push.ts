@@ -16,7 +16,7 @@
  *
  * Usage: `node --import tsx perf/handlers/m2-push.ts <send_spec> <recv_spec>`
  */
-import { writeFileSync } from 'node:fs'
+import { reportCounts } from '../lib/count-file.js'
 import { connectM2, serveM2 } from './m2-sockets.js'
 
 const kSendSpec = process.argv[2] ?? 'tcp://127.0.0.1:9997'
@@ -89,15 +89,7 @@ function repliesFor (msg: Buffer): Buffer[] {
   }
 }
 
-let written = ''
-function writeCounts (): void {
-  if (kCountFile === undefined || kCountFile === '') return
-  const line = `${sse} ${handshakes} ${echoes} ${notices}\n`
-  if (line === written) return
-  written = line
-  writeFileSync(kCountFile, line)
-}
-if (kCountFile !== undefined) setInterval(writeCounts, 200).unref()
+const writeCounts = reportCounts(kCountFile, () => `${sse} ${handshakes} ${echoes} ${notices}\n`)
 
 const sockets = await connectM2('m2-push', kSendSpec, kRecvSpec)
 

@@ -14,7 +14,7 @@
  *
  * Usage: `node --import tsx perf/servers/grip-origin.ts <port>`
  */
-import { writeFileSync } from 'node:fs'
+import { reportCounts } from '../lib/count-file.js'
 import { createServer } from 'node:http'
 
 const kPort = Number(process.argv[2] ?? 0)
@@ -52,15 +52,7 @@ const server = createServer((req, res) => {
   })
 })
 
-let written = ''
-if (kCountFile !== undefined && kCountFile !== '') {
-  setInterval(() => {
-    const line = `${longPolls} ${streams} ${websockets} 0\n`
-    if (line === written) return
-    written = line
-    writeFileSync(kCountFile, line)
-  }, 200).unref()
-}
+reportCounts(kCountFile, () => `${longPolls} ${streams} ${websockets} 0\n`)
 
 server.keepAliveTimeout = 60_000
 // Pushpin's zurl opens many origin connections at once when subscribers arrive in a burst:

@@ -16,7 +16,7 @@
  *
  * Usage: `node --import tsx perf/servers/uws-hold.ts <port>`
  */
-import { writeFileSync } from 'node:fs'
+import { reportCounts } from '../lib/count-file.js'
 import { uws } from '../../shared/uws.js'
 import type { HttpResponse, ListenableApp } from '../../shared/uws.js'
 
@@ -104,15 +104,7 @@ app.ws<{ headers: Record<string, string>; url: string }>('/*', {
   message (ws, message, isBinary) { ws.send(message, isBinary) }
 })
 
-let written = ''
-if (kCountFile !== undefined && kCountFile !== '') {
-  setInterval(() => {
-    const line = `${sse} ${sockets} 0 0 ${longPolls}\n`
-    if (line === written) return
-    written = line
-    writeFileSync(kCountFile, line)
-  }, 200).unref()
-}
+reportCounts(kCountFile, () => `${sse} ${sockets} 0 0 ${longPolls}\n`)
 
 ;(app as unknown as ListenableApp).listen('127.0.0.1', kPort, uws.LIBUS_LISTEN_EXCLUSIVE_PORT, (ls) => {
   if (ls === false) {
