@@ -174,41 +174,39 @@ export function createActions (acceptor: Acceptor): HttpActions<Exchange> {
         return 0
       }
       if (ex.parser.done) {
-        if (ex.grip !== null && ex.grip.mode === kHoldStream) {
-          // A stream hold's handler writes on, Mongrel2-style: its bytes are stream content.
-          ex.onBody(body)
-          ex.lastWrite = Date.now()
-          if (!ex.overflow) return 0
-          ex.failure = overflowError(acceptor.maxQueuedBytes)
+        if (ex.grip === null || ex.grip.mode !== kHoldStream) {
+          log.warn('reply after the response ended; ignored', { id: ex.id, bytes: body.length })
+          return 0
+        }
+        // A stream hold's handler writes on after a Content-Length first body, Mongrel2-style:
+        // its bytes are stream content.
+        ex.onBody(body)
+      } else {
+        try {
+          let offset = 0
+          for (;;) {
+            const used = ex.parser.push(offset === 0 ? body : body.subarray(offset))
+            if (!ex.parser.done) break
+            offset += used
+            const status = ex.head!.status
+            if (status >= 200) {
+              if (offset < body.length) log.warn('bytes after the end of a response; ignored', { id: ex.id, bytes: body.length - offset })
+              break
+            }
+            if (status === 101) {
+              if (ex.wsx === null) throw new ResponseError('SWB_ERR_RESPONSE_UPGRADE', '101 Switching Protocols on an HTTP route')
+              if (offset < body.length) ex.wsx.early = Buffer.from(body.subarray(offset)) // frames sent with the 101
+              return Ev.UPGRADE
+            }
+            // An interim response (100 Continue, 103): uWS cannot relay it; skip to the final one.
+            ex.head = null
+            ex.parser.reset(ex, ex.isHead)
+            if (offset >= body.length) break
+          }
+        } catch (err) {
+          ex.failure = err as Error
           return Ev.FAILED
         }
-        log.warn('reply after the response ended; ignored', { id: ex.id, bytes: body.length })
-        return 0
-      }
-      try {
-        let offset = 0
-        for (;;) {
-          const used = ex.parser.push(offset === 0 ? body : body.subarray(offset))
-          if (!ex.parser.done) break
-          offset += used
-          const status = ex.head!.status
-          if (status >= 200) {
-            if (offset < body.length) log.warn('bytes after the end of a response; ignored', { id: ex.id, bytes: body.length - offset })
-            break
-          }
-          if (status === 101) {
-            if (ex.wsx === null) throw new ResponseError('SWB_ERR_RESPONSE_UPGRADE', '101 Switching Protocols on an HTTP route')
-            if (offset < body.length) ex.wsx.early = Buffer.from(body.subarray(offset)) // frames sent with the 101
-            return Ev.UPGRADE
-          }
-          // An interim response (100 Continue, 103): uWS cannot relay it; skip to the final one.
-          ex.head = null
-          ex.parser.reset(ex, ex.isHead)
-          if (offset >= body.length) break
-        }
-      } catch (err) {
-        ex.failure = err as Error
-        return Ev.FAILED
       }
       if (ex.overflow) {
         ex.failure = overflowError(acceptor.maxQueuedBytes)
