@@ -159,12 +159,16 @@ export class ServiceLink {
     }
   }
 
-  /** Reads replies until the link closes (a plain receive() loop: see shared/zmq-io.ts). */
-  async readReplies (listener: ReplyListener): Promise<void> {
+  /**
+   * Reads replies until the link closes (a plain receive() loop: see shared/zmq-io.ts).
+   * `heard` runs once per message: a reply is news from a live broker too.
+   */
+  async readReplies (listener: ReplyListener, heard?: () => void): Promise<void> {
     const sub = this.#sub
     try {
       while (!sub.closed) {
         const frames = await sub.receive()
+        heard?.()
         // Mongrel2 treats every frame of a multipart message as a message; so does this.
         // Batch frames (many replies in one) are split by the listener.
         for (let i = 0; i < frames.length; i++) listener(this, frames[i]!)
@@ -190,6 +194,9 @@ export class BrokerLink {
   readonly #staleMs: number
   readonly #log: Logger
   #lastStatus = 0
+  /** When a reply last came through the broker (it is alive, whatever its status socket says). */
+  #lastReply = 0
+  readonly #heard = (): void => { this.#lastReply = Date.now() }
   /** When this process's loop last ran its timers. */
   #tickAt = Date.now()
   readonly #ticker: NodeJS.Timeout
@@ -225,7 +232,7 @@ export class BrokerLink {
   /** Starts the reply and status loops; resolves at the first status or after `waitMs`. */
   async start (listener: ReplyListener, waitMs = 1000): Promise<boolean> {
     for (const link of this.services.values()) {
-      link.readReplies(listener).catch((err: unknown) => {
+      link.readReplies(listener, this.#heard).catch((err: unknown) => {
         if (!isClosed(err)) this.#log.error('reply loop failed', { service: link.name, err })
       })
     }
@@ -245,7 +252,7 @@ export class BrokerLink {
     return link.handlers > 0 && !this.#stale(Date.now())
   }
 
-  /** True when no status arrived within the staleness window (broker gone or hung). */
+  /** True when neither a status nor a reply arrived within the staleness window (broker gone or hung). */
   silent (): boolean {
     return this.#stale(Date.now())
   }
@@ -258,7 +265,10 @@ export class BrokerLink {
    */
   #stale (now: number): boolean {
     const busy = now - this.#tickAt - kTickMs
-    return now - this.#lastStatus > this.#staleMs + (busy > 0 ? busy : 0)
+    // A reply proves the broker alive as a status does: after a restart, requests queued
+    // while it was down may be answered before the status socket has reconnected.
+    const heard = this.#lastReply > this.#lastStatus ? this.#lastReply : this.#lastStatus
+    return now - heard > this.#staleMs + (busy > 0 ? busy : 0)
   }
 
   async #readStatus (): Promise<void> {
