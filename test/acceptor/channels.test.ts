@@ -105,3 +105,23 @@ test('a frame that is not an item is counted and logged, not thrown', (t) => {
   channels.receive(encodeItem(item('x', '1', null)))
   t.deepEqual(got, ['a:1'])
 })
+
+test('holds keep the channels\' own names: one channel\'s holds share one list; a longer list is copied, not changed', (t) => {
+  const { channels, got } = setup()
+  const a = holder('a', [String.fromCharCode(120)]) // a name built apart from the next one
+  const b = holder('b', ['x'])
+  const given = ['y', 'x']
+  const c = holder('c', given)
+  channels.join(a.ex, a.grip)
+  channels.join(b.ex, b.grip)
+  channels.join(c.ex, c.grip)
+  t.is(a.grip.channels, b.grip.channels, 'one shared list for a hold on one channel')
+  t.true(Object.isFrozen(a.grip.channels))
+  t.deepEqual(c.grip.channels, ['y', 'x'])
+  t.not(c.grip.channels, given)
+  channels.publish(item('x', '1', null), 0)
+  t.deepEqual(got, ['a:1', 'b:1', 'c:1'])
+  channels.leave(a.ex, a.grip)
+  t.deepEqual(b.grip.channels, ['x'], 'leaving changes no shared list')
+  t.is(channels.count('x'), 2)
+})

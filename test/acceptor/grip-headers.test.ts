@@ -1,5 +1,6 @@
 import test from 'ava'
-import { holdHead, kHoldResponse, kHoldStream, packHeaders, readGrip, unescapeCstring, unpackHeaders, type GripHold } from '../../workers/acceptor/grip-headers.js'
+import { holdHead, internHeld, keepHeld, kHoldResponse, kHoldStream, packHeaders, readGrip, unescapeCstring, unpackHeaders, type GripHold, type HeldResponse } from '../../workers/acceptor/grip-headers.js'
+import type { ResponseHead } from '../../workers/acceptor/response-parser.js'
 import { parseExtended } from '../../workers/acceptor/extended.js'
 import { encode } from '../../shared/protocol/tnetstring.js'
 
@@ -60,19 +61,24 @@ test('keep-alive base64', bad, [['Grip-Hold', 'stream'], ['Grip-Channel', 'a'], 
 test('keep-alive escape', bad, [['Grip-Hold', 'stream'], ['Grip-Channel', 'a'], ['Grip-Keep-Alive', '\\q; format=cstring']], /bad cstring escape/)
 test('keep-alive timeout', bad, [['Grip-Hold', 'stream'], ['Grip-Channel', 'a'], ['Grip-Keep-Alive', 'x; timeout=never']], /timeout must be whole seconds/)
 
+/** A parsed head as the response parser hands it over. */
+function mk (headers: H, framing: ResponseHead['framing'], contentLength: number): ResponseHead {
+  return { status: 200, reason: 'OK', headers, framing, contentLength, connectionClose: false }
+}
+
 test('holdHead: a response hold writes nothing; a stream hold becomes chunked; none framing refused', (t) => {
   const ex = { grip: null as GripHold | null }
-  const head = { headers: [['Grip-Hold', 'response'], ['Grip-Channel', 'a']] as H, framing: 'length', contentLength: 4 }
+  const head = mk([['Grip-Hold', 'response'], ['Grip-Channel', 'a']], 'length', 4)
   t.true(holdHead(ex, head))
   t.is(ex.grip!.mode, kHoldResponse)
   const ex2 = { grip: null as GripHold | null }
-  const head2 = { headers: [['Grip-Hold', 'stream'], ['Grip-Channel', 'a']] as H, framing: 'length', contentLength: 4 }
+  const head2 = mk([['Grip-Hold', 'stream'], ['Grip-Channel', 'a']], 'length', 4)
   t.false(holdHead(ex2, head2))
   t.is(ex2.grip!.mode, kHoldStream)
   t.is(head2.framing, 'chunked')
   t.is(head2.contentLength, -1)
-  t.throws(() => holdHead({ grip: null }, { headers: [['Grip-Hold', 'stream'], ['Grip-Channel', 'a']], framing: 'none', contentLength: -1 }), { code: 'SWB_ERR_GRIP_HEADER' })
-  t.false(holdHead({ grip: null }, { headers: [['A', 'b']], framing: 'length', contentLength: 0 }))
+  t.throws(() => holdHead({ grip: null }, mk([['Grip-Hold', 'stream'], ['Grip-Channel', 'a']], 'none', -1)), { code: 'SWB_ERR_GRIP_HEADER' })
+  t.false(holdHead({ grip: null }, mk([['A', 'b']], 'length', 0)))
 })
 
 test('X subscribe / unsubscribe bodies', (t) => {
@@ -83,12 +89,33 @@ test('X subscribe / unsubscribe bodies', (t) => {
   t.regex(parseExtended(encode(['publish', { channel: 'x' }])) as string, /unknown key/)
 })
 
-test('a response hold keeps its headers packed in one string, unpacked as they were', (t) => {
+test('a response hold keeps its head, headers packed in one string, unpacked as they were', (t) => {
   const ex = { grip: null as GripHold | null }
-  const head = { headers: [['Content-Type', 'text/plain'], ['Grip-Hold', 'response'], ['Grip-Channel', 'a'], ['X-Empty', ''], ['Set-Cookie', 'a=1; Path=/']] as H, framing: 'length', contentLength: 4 }
+  const head = { ...mk([['Content-Type', 'text/plain'], ['Grip-Hold', 'response'], ['Grip-Channel', 'a'], ['X-Empty', ''], ['Set-Cookie', 'a=1; Path=/']], 'length', 4), status: 202, reason: 'Later' }
   t.true(holdHead(ex, head))
   t.deepEqual(head.headers, [])
-  t.deepEqual(unpackHeaders(ex.grip!.headers), [['Content-Type', 'text/plain'], ['X-Empty', ''], ['Set-Cookie', 'a=1; Path=/']])
+  const held = ex.grip!.held!
+  t.deepEqual(unpackHeaders(held.headers), [['Content-Type', 'text/plain'], ['X-Empty', ''], ['Set-Cookie', 'a=1; Path=/']])
+  t.deepEqual([held.status, held.reason, held.framing, held.contentLength, held.connectionClose], [202, 'Later', 'length', 4, false])
   t.is(packHeaders([]), '')
   t.deepEqual(unpackHeaders(''), [])
+})
+
+test('held responses: the body is collected up to the limit; equal ones are shared, different ones not', (t) => {
+  const hold = (body: string, status = 200): HeldResponse => {
+    const ex = { grip: null as GripHold | null }
+    t.true(holdHead(ex, { ...mk([['Content-Type', 'text/plain'], ['Grip-Hold', 'response'], ['Grip-Channel', 'a']], 'length', body.length), status }))
+    keepHeld(ex.grip!, Buffer.from(body.slice(0, 2), 'latin1'), 64)
+    keepHeld(ex.grip!, Buffer.from(body.slice(2), 'latin1'), 64)
+    return internHeld(ex.grip!.held!)
+  }
+  const a = hold('timeout\n')
+  t.is(a.body, 'timeout\n')
+  t.is(hold('timeout\n'), a, 'an equal response is the same object')
+  t.not(hold('timeout!\n'), a, 'another body')
+  t.not(hold('timeout\n', 504), a, 'another status')
+  t.is(hold('timeout\n'), a, 'still remembered')
+  const ex = { grip: null as GripHold | null }
+  holdHead(ex, mk([['Grip-Hold', 'response'], ['Grip-Channel', 'a']], 'length', 100))
+  t.throws(() => { keepHeld(ex.grip!, Buffer.alloc(100), 64) }, { code: 'SWB_ERR_GRIP_HEADER', message: /over 64 bytes/ })
 })

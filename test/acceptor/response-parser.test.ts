@@ -1,7 +1,7 @@
 import test from 'ava'
 import type { ExecutionContext } from 'ava'
 import { ResponseError } from '../../shared/errors.js'
-import { ResponseParser } from '../../workers/acceptor/response-parser.js'
+import { kParkChunked, kParkDone, ResponseParser } from '../../workers/acceptor/response-parser.js'
 import type { ResponseHead, ResponseSink } from '../../workers/acceptor/response-parser.js'
 
 /** Records what a parser reports, and fails on any out-of-order callback. */
@@ -482,4 +482,37 @@ test('error messages quote the offending line', t => {
 test('maxHeadBytes must be a sane integer', t => {
   t.throws(() => new ResponseParser(0), { code: 'SWB_ERR_RESPONSE_OPTION' })
   t.throws(() => new ResponseParser(1.5), { code: 'SWB_ERR_RESPONSE_OPTION' })
+})
+
+test('park/resume: a stream between messages goes on in another parser; a Content-Length body under way does not park', (t) => {
+  // Chunked at a chunk boundary: parked, resumed elsewhere, the body goes on.
+  const a = new ResponseParser()
+  const rec = new Recorder()
+  a.reset(rec, false)
+  a.push(b('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n'))
+  t.is(a.park(), kParkChunked)
+  const c = new ResponseParser()
+  c.resume(rec, kParkChunked)
+  c.push(b('2\r\nde\r\n0\r\n\r\n'))
+  t.true(c.done)
+  t.is(Buffer.concat(rec.body).toString(), 'abcde')
+  t.deepEqual(rec.violations, [])
+  // Ended (a GRIP stream hold's Content-Length first body): parked as done, resumed done.
+  const d = new ResponseParser()
+  d.reset(new Recorder(), false)
+  d.push(b('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi'))
+  t.true(d.done)
+  t.is(d.park(), kParkDone)
+  const e = new ResponseParser()
+  e.resume(new Recorder(), kParkDone)
+  t.true(e.done)
+  t.is(e.push(b('more')), 0, 'a done parser consumes nothing')
+  // Mid-body or mid-chunk: the parser holds state no code carries.
+  const f = new ResponseParser()
+  f.reset(new Recorder(), false)
+  f.push(b('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab'))
+  t.is(f.park(), 0)
+  f.reset(new Recorder(), false)
+  f.push(b('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab'))
+  t.is(f.park(), 0)
 })

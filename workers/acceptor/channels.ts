@@ -61,6 +61,10 @@ export const current: { item: PublishItem | null } = { item: null }
 
 /** One channel. Sets and lists are made on first use: a channel per user is common (memory per hold). */
 class Channel {
+  /** The name, shared by every hold on it (join interns it). */
+  readonly name: string
+  /** The channel list of a hold on this channel alone, shared by all of them. */
+  solo: readonly string[] | null = null
   http: Set<Exchange> | null = null
   ws: Set<Exchange> | null = null
   /** The id of the last item delivered (null: unknown or it had none). */
@@ -71,6 +75,10 @@ class Channel {
   pending: PublishItem[] | null = null
   pendingAt: number[] | null = null
   touched = 0
+
+  constructor (name: string) {
+    this.name = name
+  }
 }
 
 const kNone: PublishItem[] = []
@@ -143,7 +151,7 @@ export class Channels {
     if (ch === undefined) {
       // Nobody listens here: keep the channel only for its order and recent items, bounded.
       if (this.#map.size >= kMaxIdleChannels) return
-      ch = new Channel()
+      ch = new Channel(item.channel)
       this.#map.set(item.channel, ch)
     }
     ch.touched = now
@@ -221,13 +229,18 @@ export class Channels {
   join (ex: Exchange, grip: Hold): PublishItem[] | null {
     let missed = kNone
     let gap = false
-    for (let i = 0; i < grip.channels.length; i++) {
-      const name = grip.channels[i]!
+    const names = grip.channels
+    // The hold keeps the channels' own name strings (and, on one channel, its shared list).
+    const interned = names.length === 1 ? null : names.slice()
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!
       let ch = this.#map.get(name)
       if (ch === undefined) {
-        ch = new Channel()
+        ch = new Channel(name)
         this.#map.set(name, ch)
       }
+      if (interned === null) grip.channels = (ch.solo ??= Object.freeze([ch.name]))
+      else interned[i] = ch.name
       ;(ch.http ??= new Set()).add(ex)
       const want = grip.prevIds?.[i] ?? null
       if (want === null || ch.lastId === null || ch.lastId === want) continue
@@ -236,6 +249,7 @@ export class Channels {
       if (k < 0) { gap = true; continue }
       missed = missed === kNone ? recent.slice(k) : missed.concat(recent.slice(k))
     }
+    if (interned !== null) grip.channels = interned
     return gap ? null : missed
   }
 
@@ -260,19 +274,20 @@ export class Channels {
       grip ??= ex.grip = new GripHold(kHoldSocket, [])
       if (grip.channels.includes(name)) return true
       if (grip.channels.length >= kMaxSocketChannels) return false
-      grip.channels.push(name)
       ws.subscribe(name)
       let ch = this.#map.get(name)
       if (ch === undefined) {
-        ch = new Channel()
+        ch = new Channel(name)
         this.#map.set(name, ch)
       }
+      // Copied on change (lists are shared, see GripHold.channels); exact size, unlike push().
+      grip.channels = grip.channels.length === 0 ? (ch.solo ??= Object.freeze([ch.name])) : [...grip.channels, ch.name]
       ;(ch.ws ??= new Set()).add(ex)
       return true
     }
     const i = grip?.channels.indexOf(name) ?? -1
     if (i < 0) return true
-    grip!.channels.splice(i, 1)
+    grip!.channels = grip!.channels.filter((_, k) => k !== i)
     ws.unsubscribe(name)
     const ch = this.#map.get(name)
     if (ch !== undefined) {

@@ -12,6 +12,7 @@
  * the client gets 502 and the log says why.
  */
 import { ResponseError } from '../../shared/errors.js'
+import type { Framing, ResponseHead } from './response-parser.js'
 
 export const kHoldResponse = 1
 export const kHoldStream = 2
@@ -23,11 +24,43 @@ const kMaxTimeoutS = 86_400
 const kMaxChannels = 64
 const kMaxChannelBytes = 255
 
+/**
+ * A response hold's response, sent as the handler gave it on Grip-Timeout: head fields,
+ * headers packed in one latin1 string (see packHeaders), body as latin1. Built while the
+ * reply is read, then interned (internHeld): holds given the same response share one.
+ */
+export class HeldResponse {
+  status: number
+  reason: string
+  headers: string
+  body = ''
+  framing: Framing
+  contentLength: number
+  connectionClose: boolean
+
+  constructor (head: ResponseHead) {
+    this.status = head.status
+    this.reason = head.reason
+    this.headers = packHeaders(head.headers)
+    this.framing = head.framing
+    this.contentLength = head.contentLength
+    this.connectionClose = head.connectionClose
+  }
+
+  equals (o: HeldResponse): boolean {
+    return this.status === o.status && this.contentLength === o.contentLength && this.framing === o.framing &&
+      this.connectionClose === o.connectionClose && this.body === o.body && this.headers === o.headers && this.reason === o.reason
+  }
+}
+
 /** What one exchange needs while it is held (Exchange.grip): kept small, one per hold. */
 export class GripHold {
   mode: number
-  /** Channel names, in the order given. */
-  channels: string[]
+  /**
+   * Channel names, in the order given. Shared and never changed in place once the hold
+   * joined them (Channels.join interns them; a WebSocket's list is copied on change).
+   */
+  channels: readonly string[]
   /** Per channel, the prev-id the next item must carry (null: any); null when no channel names one. */
   prevIds: Array<string | null> | null = null
   /** Response holds: seconds until the held response goes out. */
@@ -35,17 +68,38 @@ export class GripHold {
   /** Stream holds: Grip-Keep-Alive bytes and their idle interval. */
   keepAlive: Buffer | null = null
   keepAliveMs = 0
-  /**
-   * Response holds: the held head's headers and body, packed as latin1 strings (a few
-   * dozen bytes where the head's tuples and a Buffer cost hundreds): see packHeaders.
-   */
-  headers = ''
-  body = ''
+  /** Response holds: the response sent on timeout. */
+  held: HeldResponse | null = null
 
-  constructor (mode: number, channels: string[]) {
+  constructor (mode: number, channels: readonly string[]) {
     this.mode = mode
     this.channels = channels
   }
+}
+
+/** Recently held responses: a long-poll endpoint holds thousands with the same one. */
+const gHeld: Array<HeldResponse | undefined> = new Array(16)
+let gHeldNext = 0
+
+/**
+ * The shared copy of `held` (an equal one held recently), or `held` itself, remembered.
+ * Each hold's own copy (strings built by concatenation) is then garbage.
+ */
+export function internHeld (held: HeldResponse): HeldResponse {
+  for (let i = 0; i < gHeld.length; i++) {
+    const h = gHeld[i]
+    if (h !== undefined && h.equals(held)) return h
+  }
+  // Flat strings: concatenation left rope nodes (32 B each) that every later compare walks.
+  held.headers = flat(held.headers)
+  held.body = flat(held.body)
+  gHeld[gHeldNext] = held
+  gHeldNext = (gHeldNext + 1) % gHeld.length
+  return held
+}
+
+function flat (s: string): string {
+  return s.length < 2 ? s : Buffer.from(s, 'latin1').toString('latin1')
 }
 
 function bad (reason: string): ResponseError {
@@ -103,23 +157,27 @@ export function readGrip (headers: Array<[string, string]>): GripHold | null {
 
 function readChannels (grip: GripHold, list: string): void {
   if (list === '') throw bad('Grip-Hold without a Grip-Channel')
+  const names: string[] = []
+  const prevIds: Array<string | null> = []
+  let anyPrevId = false
   for (const part of list.split(',')) {
     const params = part.split(';')
     const name = params[0]!.trim()
     if (name === '' || Buffer.byteLength(name) > kMaxChannelBytes) throw bad(`Grip-Channel: a channel name must be 1 to ${kMaxChannelBytes} bytes, got ${JSON.stringify(name.slice(0, 40))}`)
-    if (grip.channels.includes(name)) continue
+    if (names.includes(name)) continue
     let prevId: string | null = null
     for (let i = 1; i < params.length; i++) {
       const [key, value] = param(params[i]!)
       if (key === 'prev-id') prevId = value
     }
-    grip.channels.push(name)
-    if (prevId !== null) (grip.prevIds ??= []) [grip.channels.length - 1] = prevId
-    if (grip.channels.length > kMaxChannels) throw bad(`Grip-Channel: more than ${kMaxChannels} channels`)
+    names.push(name)
+    prevIds.push(prevId)
+    if (prevId !== null) anyPrevId = true
+    if (names.length > kMaxChannels) throw bad(`Grip-Channel: more than ${kMaxChannels} channels`)
   }
-  if (grip.prevIds !== null) {
-    for (let i = 0; i < grip.channels.length; i++) grip.prevIds[i] ??= null
-  }
+  // Arrays of their exact size: one built by push() has room for 17 (V8), kept as long as the hold.
+  grip.channels = names.slice()
+  if (anyPrevId) grip.prevIds = prevIds.slice()
 }
 
 /** `key=value` or `key="value"`; the key lowercased. */
@@ -177,20 +235,19 @@ export function unescapeCstring (text: string): Buffer {
 
 /** What holdHead needs of an exchange (exchange.ts calls it with itself). */
 interface Holdable { grip: GripHold | null }
-interface Head { headers: Array<[string, string]>, framing: string, contentLength: number }
 
 /**
  * Called with every final response head before it is written (Exchange.onHead). Strips the
  * Grip headers; when they ask for a hold, sets `ex.grip`. Returns true when nothing must be
- * written now (a response hold: the head is the one sent on timeout). A stream hold's head
- * goes out at once, chunked, so published content can follow its body.
+ * written now (a response hold: its head is kept in `grip.held`, sent on timeout). A stream
+ * hold's head goes out at once, chunked, so published content can follow its body.
  */
-export function holdHead (ex: Holdable, head: Head): boolean {
+export function holdHead (ex: Holdable, head: ResponseHead): boolean {
   const grip = readGrip(head.headers)
   if (grip === null) return false
   ex.grip = grip
   if (grip.mode === kHoldResponse) {
-    grip.headers = packHeaders(head.headers)
+    grip.held = new HeldResponse(head)
     head.headers = kPacked
     return true
   }
@@ -202,8 +259,9 @@ export function holdHead (ex: Holdable, head: Head): boolean {
 
 /** A response hold's body bytes (a view valid only now): kept as latin1, up to `max` bytes. */
 export function keepHeld (grip: GripHold, chunk: Buffer, max: number): void {
-  if (grip.body.length + chunk.length > max) throw bad(`the held response's body is over ${max} bytes`)
-  grip.body += chunk.toString('latin1')
+  const held = grip.held!
+  if (held.body.length + chunk.length > max) throw bad(`the held response's body is over ${max} bytes`)
+  held.body += chunk.toString('latin1')
 }
 
 const kPacked = Object.freeze([]) as unknown as Array<[string, string]>

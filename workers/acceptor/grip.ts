@@ -26,7 +26,7 @@ import type { Acceptor } from './acceptor.js'
 import { overflowError, type Exchange } from './exchange.js'
 import { Ev, type GripActions } from './exchange-fsm.js'
 import { current } from './channels.js'
-import { kHoldResponse, unpackHeaders } from './grip-headers.js'
+import { internHeld, kHoldResponse, unpackHeaders } from './grip-headers.js'
 import type { ResponseHead } from './response-parser.js'
 
 /** Headers of a published response that uWS writes itself or that must not pass. */
@@ -45,12 +45,18 @@ export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
 
   /** Sends the held response as the handler gave it (Exchange's own write path). */
   const sendHeld = (ex: Exchange): void => {
-    const grip = ex.grip!
-    const head = ex.head!
-    head.headers = unpackHeaders(grip.headers)
+    const held = ex.grip!.held!
+    const head: ResponseHead = {
+      status: held.status,
+      reason: held.reason,
+      headers: unpackHeaders(held.headers),
+      framing: held.framing,
+      contentLength: held.contentLength,
+      connectionClose: held.connectionClose
+    }
     unhold(ex)
     ex.onHead(head)
-    if (grip.body !== '') ex.onBody(Buffer.from(grip.body, 'latin1'))
+    if (held.body !== '') ex.onBody(Buffer.from(held.body, 'latin1'))
     ex.onEnd()
   }
 
@@ -126,6 +132,9 @@ export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
     hold (ex) {
       const grip = ex.grip!
       if (grip.mode === kHoldResponse) {
+        // The held response lives in grip.held, shared with holds given the same one.
+        grip.held = internHeld(grip.held!)
+        ex.head = null
         timeouts.arm(ex, grip.timeoutS * 1000)
       } else {
         // The stream idle cut is for forgotten streams; a hold lasts until published to close.

@@ -151,6 +151,7 @@ const kNoopSink: ResponseSink = { onHead () {}, onBody () {}, onEnd () {} }
 /** park() codes (never 0). */
 export const kParkClose = 1
 export const kParkChunked = 2
+export const kParkDone = 3
 
 /**
  * One parser per exchange slot, reused with reset() for every response it hosts.
@@ -222,13 +223,15 @@ export class ResponseParser {
   /**
    * Between two reply messages of a stream, the state another parser can take over from
    * (resume), so a held stream keeps no parser: kParkClose (until-close body), kParkChunked
-   * (chunked body, at a chunk boundary); 0 when this parser holds more than that (a head or
-   * chunk cut by the message end, a Content-Length body, done). Drops the sink when parkable.
+   * (chunked body, at a chunk boundary), kParkDone (the response ended: a GRIP stream hold's
+   * first body); 0 when this parser holds more than that (a head or chunk cut by the message
+   * end, a Content-Length body under way). Drops the sink when parkable.
    */
   park (): number {
     let code = 0
     if (this.state === kClose) code = kParkClose
     else if (this.state === kChunkSize && this.sizeDigits === 0) code = kParkChunked
+    else if (this.state === kDone) code = kParkDone
     if (code !== 0) this.sink = kNoopSink
     return code
   }
@@ -238,7 +241,7 @@ export class ResponseParser {
     this.reset(sink, false)
     this.headDoneFlag = true
     this.headers = kNoHeaders
-    this.state = code === kParkClose ? kClose : kChunkSize
+    this.state = code === kParkClose ? kClose : code === kParkDone ? kDone : kChunkSize
   }
 
   /**
