@@ -63,6 +63,7 @@ parseArgs(`usage: npm run bench:fanout     (no arguments; knobs are env variable
   FANOUT_PUSHPIN_RATE=10     the same for Pushpin (faster, it answers many 502 on this machine)
   FANOUT_PUSHPIN_REPEATS=1   Pushpin's rounds at the largest N (each takes minutes to open); all rounds below it
   FANOUT_TIMEOUT=20          seconds every subscriber gets to receive the publish
+  FANOUT_WARMUP=1000         before each measured publish, one untimed publish to this many (at most N) subscribers of the same server (0: none)
   FANOUT_RSS=1               RSS per held subscriber at the largest N in round 1 (0: off)
   FANOUT_SETTLE=5            seconds of RSS sampling at least, per reading; FANOUT_SAMPLES=5 samples per reading
   FANOUT_SERVER_ARGS=--no-memory-reducer   node options of the acceptor and of uws-hold
@@ -100,6 +101,7 @@ const kPushpinRate = intEnv('FANOUT_PUSHPIN_RATE', 10, 1)
 /** Rounds Pushpin runs at the largest N (opening 10,000 at its pace takes minutes); every round below. */
 const kPushpinRepeats = intEnv('FANOUT_PUSHPIN_REPEATS', 1, 1)
 const kTimeoutMs = intEnv('FANOUT_TIMEOUT', 20, 1) * 1000
+const kWarmup = intEnv('FANOUT_WARMUP', 1000, 0)
 const kRss = intEnv('FANOUT_RSS', 1, 0) > 0
 const kSamples = intEnv('FANOUT_SAMPLES', 5, 1)
 const kSettle = { settleMs: intEnv('FANOUT_SETTLE', 5, 0) * 1000, stableN: Math.max(10, kSamples), gapMs: 500 }
@@ -285,6 +287,67 @@ function publish (url: string, marker: string): Promise<{ at: number; status: nu
   })
 }
 
+/**
+ * Opens `n` subscribers from client processes and waits for the barrier: all held by both
+ * reckonings (the clients' and the server's count), or the counts stalled (the server holds
+ * no more), or the deadline. The clients are returned also on failure, to be stopped.
+ */
+async function openSubscribers (server: Server, name: ContenderName, kind: Kind, n: number, marker: string, tag: string): Promise<{ clients: Client[]; held: number }> {
+  const base = server.held(kind)
+  const processes = Math.max(2, Math.ceil(n / kPerClient))
+  const rate = name === 'pushpin' ? kPushpinRate : kRate
+  const t0 = Date.now()
+  const clients = startClients({
+    port: server.port, n, perClient: Math.ceil(n / processes), rate, stepMs: kStepMs, path: kChannelPaths[kind], mode: kModes[kind], marker
+  })
+  const deadline = t0 + openDeadlineMs(n, rate)
+  let lastChange = Date.now()
+  let lastSeen = ''
+  let lastLog = 0
+  let held = 0
+  try {
+    for (;;) {
+      await sleep(100)
+      const serverHeld = server.held(kind) - base
+      held = Math.min(serverHeld, clientHeld(clients))
+      const seen = `${serverHeld} ${held} ${total(clients, 'connected')} ${total(clients, 'answered')} ${total(clients, 'refused')}`
+      if (seen !== lastSeen) { lastSeen = seen; lastChange = Date.now() }
+      if (Date.now() - lastLog > 2000) {
+        lastLog = Date.now()
+        progressLine(`  ${tag}: connected ${total(clients, 'connected')}/${n}, held ${held} (server ${serverHeld}), answered ${total(clients, 'answered')}, refused ${total(clients, 'refused')}, closed ${total(clients, 'closed')}`)
+      }
+      if (held >= n) break
+      if (clients.some((c) => c.exited)) throw new Error('perf: a client process exited early')
+      const allStarted = clients.every((c) => c.progress?.done === true)
+      if (allStarted && Date.now() - lastChange > kStallMs) break
+      if (Date.now() > deadline) break
+    }
+  } catch (err) {
+    await stopClients(clients)
+    throw err
+  }
+  return { clients, held }
+}
+
+/** The untimed warm-up publish: `n` subscribers opened, published to, given kTimeoutMs to receive it, closed. */
+async function warmUp (server: Server, name: ContenderName, kind: Kind, n: number, tag: string): Promise<void> {
+  const marker = `warmup-${randomBytes(6).toString('hex')}`
+  const { clients, held } = await openSubscribers(server, name, kind, n, marker, `${tag} warm-up`)
+  try {
+    if (held <= 0) throw new Error(`warm-up: no subscriber held (${firstError(clients) || 'no client error'})`)
+    await untilIdle([...server.pids, ...clients.map((c) => c.child.pid as number)])
+    const pub = await publish(server.publishUrl, marker)
+    if (pub.status !== 200) throw new Error(`warm-up publish answered ${pub.status}: ${pub.body.slice(0, 200)}`)
+    const until = pub.at + kTimeoutMs
+    while (total(clients, 'received') < held && clock() < until) await sleep(20)
+    progressLine(`${tag}: warm-up publish to ${held} subscribers, ${total(clients, 'received')} received`)
+  } finally {
+    await stopClients(clients)
+  }
+  // The server sees the warm-up clients go (RST) and forgets them before the measured run.
+  await untilIdle(server.pids)
+}
+
 async function runOnce (name: ContenderName, kind: Kind, n: number, round: number, measureRss: boolean): Promise<RunResult> {
   const dir = makeTempDir('swb-fanout-')
   const countFile = join(dir, 'count')
@@ -298,38 +361,16 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
   }
   try {
     await probe(server, kind)
+    // Steady state, not a cold process: one untimed publish to a first batch of subscribers
+    // (JIT-compiled paths, grown tables), as `npm run bench` warms up each contender.
+    if (kWarmup > 0) await warmUp(server, name, kind, Math.min(n, kWarmup), tag)
     let before: number[] = []
     if (measureRss) before = await settle(server.rssPids, server.rssLabel, kSettle)
-    const base = server.held(kind)
     const marker = `fanout-${round}-${randomBytes(6).toString('hex')}`
-    const processes = Math.max(2, Math.ceil(n / kPerClient))
-    const rate = name === 'pushpin' ? kPushpinRate : kRate
     const t0 = Date.now()
-    clients = startClients({
-      port: server.port, n, perClient: Math.ceil(n / processes), rate, stepMs: kStepMs, path: kChannelPaths[kind], mode: kModes[kind], marker
-    })
-    // The barrier: all held by both reckonings, or the counts stalled (the server holds no more).
-    const deadline = t0 + openDeadlineMs(n, rate)
-    let lastChange = Date.now()
-    let lastSeen = ''
-    let lastLog = 0
-    for (;;) {
-      await sleep(100)
-      const serverHeld = server.held(kind) - base
-      const held = Math.min(serverHeld, clientHeld(clients))
-      const seen = `${serverHeld} ${held} ${total(clients, 'connected')} ${total(clients, 'answered')} ${total(clients, 'refused')}`
-      if (seen !== lastSeen) { lastSeen = seen; lastChange = Date.now() }
-      if (Date.now() - lastLog > 2000) {
-        lastLog = Date.now()
-        progressLine(`  ${tag}: connected ${total(clients, 'connected')}/${n}, held ${held} (server ${serverHeld}), answered ${total(clients, 'answered')}, refused ${total(clients, 'refused')}, closed ${total(clients, 'closed')}`)
-      }
-      r.held = held
-      if (held >= n) break
-      if (clients.some((c) => c.exited)) throw new Error('perf: a client process exited early')
-      const allStarted = clients.every((c) => c.progress?.done === true)
-      if (allStarted && Date.now() - lastChange > kStallMs) break
-      if (Date.now() > deadline) break
-    }
+    const opened = await openSubscribers(server, name, kind, n, marker, tag)
+    clients = opened.clients
+    r.held = opened.held
     r.openSecs = (Date.now() - t0) / 1000
     r.refused = total(clients, 'refused')
     if (r.held < n) progressLine(`${tag}: only ${r.held}/${n} held (${firstError(clients) || 'no client error'}); publishing to those`)
