@@ -115,6 +115,16 @@ test('held responses: the body is collected up to the limit; equal ones are shar
   t.not(hold('timeout!\n'), a, 'another body')
   t.not(hold('timeout\n', 504), a, 'another status')
   t.is(hold('timeout\n'), a, 'still remembered')
+  const big = 'x'.repeat(5000)
+  const ex2 = { grip: null as GripHold | null }
+  holdHead(ex2, mk([['Grip-Hold', 'response'], ['Grip-Channel', 'a']], 'length', big.length))
+  keepHeld(ex2.grip!, Buffer.from(big), 10_000)
+  const first = internHeld(ex2.grip!.held!)
+  t.is(first, ex2.grip!.held!, 'a large response is its own')
+  const ex3 = { grip: null as GripHold | null }
+  holdHead(ex3, mk([['Grip-Hold', 'response'], ['Grip-Channel', 'a']], 'length', big.length))
+  keepHeld(ex3.grip!, Buffer.from(big), 10_000)
+  t.not(internHeld(ex3.grip!.held!), first, 'and never shared: the cache keeps no large body')
   const ex = { grip: null as GripHold | null }
   holdHead(ex, mk([['Grip-Hold', 'response'], ['Grip-Channel', 'a']], 'length', 100))
   t.throws(() => { keepHeld(ex.grip!, Buffer.alloc(100), 64) }, { code: 'SWB_ERR_GRIP_HEADER', message: /over 64 bytes/ })

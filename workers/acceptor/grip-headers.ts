@@ -78,6 +78,7 @@ export class GripHold {
 }
 
 /** Recently held responses: a long-poll endpoint holds thousands with the same one. */
+const kMaxInternBytes = 4096
 const gHeld: Array<HeldResponse | undefined> = new Array(16)
 let gHeldNext = 0
 
@@ -86,6 +87,8 @@ let gHeldNext = 0
  * Each hold's own copy (strings built by concatenation) is then garbage.
  */
 export function internHeld (held: HeldResponse): HeldResponse {
+  // A large one is kept by its own holds only: the cache must not pin big bodies.
+  if (held.body.length + held.headers.length > kMaxInternBytes) return held
   for (let i = 0; i < gHeld.length; i++) {
     const h = gHeld[i]
     if (h !== undefined && h.equals(held)) return h
