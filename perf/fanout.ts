@@ -361,11 +361,13 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
   }
   try {
     await probe(server, kind)
+    // RSS before the warm-up: what the warm-up leaves (compiled code, grown tables, heap pages
+    // its subscribers freed) counts against the subscribers, the conservative reading.
+    let before: number[] = []
+    if (measureRss) before = await settle(server.rssPids, server.rssLabel, kSettle)
     // Steady state, not a cold process: one untimed publish to a first batch of subscribers
     // (JIT-compiled paths, grown tables), as `npm run bench` warms up each contender.
     if (kWarmup > 0) await warmUp(server, name, kind, Math.min(n, kWarmup), tag)
-    let before: number[] = []
-    if (measureRss) before = await settle(server.rssPids, server.rssLabel, kSettle)
     const marker = `fanout-${round}-${randomBytes(6).toString('hex')}`
     const t0 = Date.now()
     const opened = await openSubscribers(server, name, kind, n, marker, tag)

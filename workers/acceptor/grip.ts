@@ -72,17 +72,25 @@ export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
     return Ev.RESP_SENT
   }
 
+  // One item goes to every hold on its channel: its headers are filtered once, not per hold.
+  let lastFormat: HttpResponseFormat | null = null
+  let lastHeaders: Array<[string, string]> = []
+
   const writeResponse = (ex: Exchange, r: HttpResponseFormat): void => {
     unhold(ex)
-    const headers: Array<[string, string]> = []
-    for (const h of r.headers) {
-      const lower = h[0].toLowerCase()
-      if (!kSkip.has(lower) && !lower.startsWith('grip-')) headers.push(h)
+    if (r !== lastFormat) {
+      lastHeaders = []
+      for (const h of r.headers) {
+        const lower = h[0].toLowerCase()
+        if (!kSkip.has(lower) && !lower.startsWith('grip-')) lastHeaders.push(h)
+      }
+      lastFormat = r
     }
     const head: ResponseHead = {
       status: r.code,
       reason: r.reason === '' ? STATUS_CODES[r.code] ?? '' : r.reason,
-      headers,
+      // Shared, never changed: onHead only reads it (then drops the head's reference).
+      headers: lastHeaders,
       framing: ex.isHead || r.code === 204 || r.code === 304 ? 'none' : 'length',
       contentLength: r.body.length,
       connectionClose: false
