@@ -120,7 +120,7 @@ export class Acceptor implements ExchangeOwner, ChannelsOwner {
     this.maxIds = config.acceptor.maxIds
     this.router = new Router(config)
     this.link = new BrokerLink(config, log)
-    this.link.onLoss = (link, cause, lastHeard) => { this.#onLoss(link, cause === 'broker restarted' ? Cause.BrokerRestarted : Cause.HandlerLost, lastHeard) }
+    this.link.onLoss = (link, cause, lastHeard, until) => { this.#onLoss(link, cause === 'broker restarted' ? Cause.BrokerRestarted : Cause.HandlerLost, lastHeard, until) }
     this.senders = new Senders(this.uuid, (sender, on) => {
       this.link.subscribe(sender, on)
       if (this.port !== 0) this.log.info(on ? 'new sender' : 'sender retired', { sender })
@@ -280,14 +280,16 @@ export class Acceptor implements ExchangeOwner, ChannelsOwner {
    * The broker restarted or the service lost a handler: exchanges sent to it within the
    * second before the peer was last known alive (or since), with no response byte yet,
    * were most likely lost with it, so they get 503 now rather than 504 at the route
-   * timeout. Older ones stay held: they may be long-polls.
+   * timeout. Older ones stay held: they may be long-polls. Those sent at `until` or later
+   * reached the live peer (BrokerLink's LossListener).
    */
-  #onLoss (link: ServiceLink, cause: number, lastHeard: number): void {
+  #onLoss (link: ServiceLink, cause: number, lastHeard: number, until: number): void {
     const since = lastHeard - kLostWindowMs
     let cut = 0
     for (const ex of this.exchanges.values()) {
       if (ex.link !== link || ex.state !== St.Waiting || ex.written || ex.res === null) continue
-      if (ex.deadline - ex.route!.timeoutMs < since) continue
+      const sentAt = ex.deadline - ex.route!.timeoutMs
+      if (sentAt < since || sentAt >= until) continue
       ex.cause = cause
       ex.res.cork(ex.corkedUnavailable)
       cut++

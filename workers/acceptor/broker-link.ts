@@ -30,9 +30,11 @@ export type ReplyListener = (link: ServiceLink, frame: Buffer) => void
 /**
  * What the status told: the broker restarted (its boot id changed) or the service has
  * fewer handlers. `lastHeard`: when the lost peer was last known alive (the old broker's
- * last status; now for a handler).
+ * last status; now for a handler). `until`: exchanges sent from then on reached the live
+ * peer (a reply came back through the broker after its silence, and the broker passes
+ * requests on in order), so only earlier ones can have been lost; Infinity when unknown.
  */
-export type LossListener = (link: ServiceLink, cause: 'broker restarted' | 'handler lost', lastHeard: number) => void
+export type LossListener = (link: ServiceLink, cause: 'broker restarted' | 'handler lost', lastHeard: number, until: number) => void
 
 export class ServiceLink {
   readonly name: string
@@ -163,15 +165,21 @@ export class ServiceLink {
    * Reads replies until the link closes (a plain receive() loop: see shared/zmq-io.ts).
    * `heard` runs once per message: a reply is news from a live broker too.
    */
-  async readReplies (listener: ReplyListener, heard?: () => void): Promise<void> {
+  /**
+   * Reads replies until closed. `heard` is told of each message before its replies are
+   * handled and says whether it ends a silence of the broker's; `revived` is then told
+   * after they are handled.
+   */
+  async readReplies (listener: ReplyListener, heard?: () => boolean, revived?: (link: ServiceLink) => void): Promise<void> {
     const sub = this.#sub
     try {
       while (!sub.closed) {
         const frames = await sub.receive()
-        heard?.()
+        const back = heard?.() === true
         // Mongrel2 treats every frame of a multipart message as a message; so does this.
         // Batch frames (many replies in one) are split by the listener.
         for (let i = 0; i < frames.length; i++) listener(this, frames[i]!)
+        if (back) revived?.(this)
       }
     } catch (err) {
       if (!sub.closed) throw err
@@ -196,7 +204,29 @@ export class BrokerLink {
   #lastStatus = 0
   /** When a reply last came through the broker (it is alive, whatever its status socket says). */
   #lastReply = 0
-  readonly #heard = (): void => { this.#lastReply = Date.now() }
+  /** A reply after the broker was silent: when it came, and when the broker was heard before it. */
+  #revivedAt = 0
+  #revivedFrom = 0
+  readonly #heard = (): boolean => {
+    const now = Date.now()
+    const back = this.#boot !== '' && this.#stale(now)
+    if (back) {
+      this.#revivedFrom = this.#lastReply > this.#lastStatus ? this.#lastReply : this.#lastStatus
+      this.#revivedAt = now
+    }
+    this.#lastReply = now
+    return back
+  }
+
+  /**
+   * The broker answers again after a silence (most likely restarted: its status will tell),
+   * and the replies that came first are handled: exchanges sent before the silence and still
+   * unanswered were most likely lost with it. Told now, not when the status comes: requests
+   * sent since then go to the live broker, and their answers must not precede those 503s.
+   */
+  readonly #revive = (link: ServiceLink): void => {
+    this.onLoss?.(link, 'broker restarted', this.#revivedFrom, this.#revivedAt)
+  }
   /** When this process's loop last ran its timers. */
   #tickAt = Date.now()
   readonly #ticker: NodeJS.Timeout
@@ -232,7 +262,7 @@ export class BrokerLink {
   /** Starts the reply and status loops; resolves at the first status or after `waitMs`. */
   async start (listener: ReplyListener, waitMs = 1000): Promise<boolean> {
     for (const link of this.services.values()) {
-      link.readReplies(listener, this.#heard).catch((err: unknown) => {
+      link.readReplies(listener, this.#heard, this.#revive).catch((err: unknown) => {
         if (!isClosed(err)) this.#log.error('reply loop failed', { service: link.name, err })
       })
     }
@@ -286,8 +316,9 @@ export class BrokerLink {
       for (const [name, link] of this.services) {
         const before = link.handlers
         link.handlers = status.handlers.get(name) ?? 0
-        if (restarted) this.onLoss?.(link, 'broker restarted', lastHeard)
-        else if (link.handlers < before) this.onLoss?.(link, 'handler lost', this.#lastStatus)
+        // After a revival, the requests sent since went to the new broker: only earlier ones were lost.
+        if (restarted) this.onLoss?.(link, 'broker restarted', lastHeard, this.#revivedAt > lastHeard ? this.#revivedAt : Infinity)
+        else if (link.handlers < before) this.onLoss?.(link, 'handler lost', this.#lastStatus, Infinity)
       }
       if (this.#firstStatus) { this.#firstStatus(); this.#firstStatus = null }
     }
