@@ -163,12 +163,9 @@ export class ServiceLink {
 
   /**
    * Reads replies until the link closes (a plain receive() loop: see shared/zmq-io.ts).
-   * `heard` runs once per message: a reply is news from a live broker too.
-   */
-  /**
-   * Reads replies until closed. `heard` is told of each message before its replies are
-   * handled and says whether it ends a silence of the broker's; `revived` is then told
-   * after they are handled.
+   * `heard` runs once per message, before its replies are handled (a reply is news from a
+   * live broker too), and says whether it ends a silence of the broker's; `revived` is then
+   * told after they are handled.
    */
   async readReplies (listener: ReplyListener, heard?: () => boolean, revived?: (link: ServiceLink) => void): Promise<void> {
     const sub = this.#sub
@@ -211,7 +208,7 @@ export class BrokerLink {
     const now = Date.now()
     const back = this.#boot !== '' && this.#stale(now)
     if (back) {
-      this.#revivedFrom = this.#lastReply > this.#lastStatus ? this.#lastReply : this.#lastStatus
+      this.#revivedFrom = this.#lastHeard()
       this.#revivedAt = now
     }
     this.#lastReply = now
@@ -297,8 +294,12 @@ export class BrokerLink {
     const busy = now - this.#tickAt - kTickMs
     // A reply proves the broker alive as a status does: after a restart, requests queued
     // while it was down may be answered before the status socket has reconnected.
-    const heard = this.#lastReply > this.#lastStatus ? this.#lastReply : this.#lastStatus
-    return now - heard > this.#staleMs + (busy > 0 ? busy : 0)
+    return now - this.#lastHeard() > this.#staleMs + (busy > 0 ? busy : 0)
+  }
+
+  /** When the broker was last heard from: a status or a reply, whichever came later. */
+  #lastHeard (): number {
+    return this.#lastReply > this.#lastStatus ? this.#lastReply : this.#lastStatus
   }
 
   async #readStatus (): Promise<void> {

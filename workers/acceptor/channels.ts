@@ -79,6 +79,11 @@ class Channel {
   constructor (name: string) {
     this.name = name
   }
+
+  /** The shared, frozen channel list of a hold on this channel alone. */
+  soloList (): readonly string[] {
+    return (this.solo ??= Object.freeze([this.name]))
+  }
 }
 
 const kNone: PublishItem[] = []
@@ -239,7 +244,7 @@ export class Channels {
         ch = new Channel(name)
         this.#map.set(name, ch)
       }
-      if (interned === null) grip.channels = (ch.solo ??= Object.freeze([ch.name]))
+      if (interned === null) grip.channels = ch.soloList()
       else interned[i] = ch.name
       ;(ch.http ??= new Set()).add(ex)
       const want = grip.prevIds?.[i] ?? null
@@ -281,7 +286,7 @@ export class Channels {
         this.#map.set(name, ch)
       }
       // Copied on change (lists are shared, see GripHold.channels); exact size, unlike push().
-      grip.channels = grip.channels.length === 0 ? (ch.solo ??= Object.freeze([ch.name])) : [...grip.channels, ch.name]
+      grip.channels = grip.channels.length === 0 ? ch.soloList() : [...grip.channels, ch.name]
       ;(ch.ws ??= new Set()).add(ex)
       return true
     }

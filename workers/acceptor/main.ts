@@ -7,7 +7,8 @@ import { Acceptor } from './acceptor.js'
 // Held connections' objects all survive their first scavenges, so V8 would double the young
 // generation up to 2 × 16 MiB while they open and never give it back: more than the
 // connections themselves take (perf/README.md "Where the memory goes"). Keep it at its
-// start size (the A/B runs of `npm run bench` in perf/README.md showed no consistent cost).
+// start size: the price, more scavenges under request load, was 5-8% of sb-m2's req/s in
+// the quiet-machine A/B of `npm run bench` (perf/README.md).
 setFlagsFromString('--semi-space-growth-factor=1')
 
 const log = createLogger('acceptor')
