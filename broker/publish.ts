@@ -161,8 +161,9 @@ export class PublishService {
         // Pushpin's answers: all items are valid, or none is published.
         return send(res, { status: 400, reason: 'Bad Request', body: err.code === 'SWB_ERR_PUSHPIN_JSON' ? 'Body is not valid JSON.\n' : `Invalid format: ${err.message}\n` })
       }
-      send(res, json ? { status: 200, reason: 'OK', body: '{"message":"Published"}\n', headers: { 'Content-Type': 'application/json' } } : { status: 200, reason: 'OK', body: 'Published\n' })
+      // Fanned out first: the answer's write is not on the way to the subscribers.
       this.#fanOut(items)
+      send(res, json ? { status: 200, reason: 'OK', body: '{"message":"Published"}\n', headers: { 'Content-Type': 'application/json' } } : { status: 200, reason: 'OK', body: 'Published\n' })
       return
     }
     if (path === '/publish/stats' && req.method === 'GET') {

@@ -1,6 +1,6 @@
 import test from 'ava'
 import { Channels, current, kRecentItems, kRecentMs, kSeqWaitMs, type ChannelsOwner } from '../../workers/acceptor/channels.js'
-import { GripHold, kHoldStream } from '../../workers/acceptor/grip-headers.js'
+import { GripHold, kHoldResponse, kHoldStream } from '../../workers/acceptor/grip-headers.js'
 import { encodeItem, type PublishItem } from '../../shared/protocol/publish.js'
 import type { Exchange } from '../../workers/acceptor/exchange.js'
 
@@ -22,8 +22,8 @@ function setup (): { channels: Channels, got: string[], warnings: string[], owne
   return { channels: new Channels(owner), got, warnings, owner }
 }
 
-function holder (name: string, channels: string[], prevIds: Array<string | null> | null = null): { ex: Exchange, grip: GripHold } {
-  const grip = new GripHold(kHoldStream, channels)
+function holder (name: string, channels: string[], prevIds: Array<string | null> | null = null, mode = kHoldStream): { ex: Exchange, grip: GripHold } {
+  const grip = new GripHold(mode, channels)
   grip.prevIds = prevIds
   return { ex: { name, grip } as unknown as Exchange, grip }
 }
@@ -124,4 +124,28 @@ test('holds keep the channels\' own names: one channel\'s holds share one list; 
   channels.leave(a.ex, a.grip)
   t.deepEqual(b.grip.channels, ['x'], 'leaving changes no shared list')
   t.is(channels.count('x'), 2)
+})
+
+test('an http-response item ends every response hold of its channel: each gets it once, stream holds stay, a later hold is apart', (t) => {
+  const { channels, got, owner } = setup()
+  const polls = ['p1', 'p2', 'p3'].map((name) => holder(name, ['x'], null, kHoldResponse))
+  const both = holder('p4', ['x', 'y'], null, kHoldResponse)
+  const stream = holder('s', ['x'])
+  for (const h of [...polls, both, stream]) channels.join(h.ex, h.grip)
+  // The delivery ends the hold as grip.ts does: it leaves its channels at once.
+  owner.deliver = (ex) => {
+    got.push(`${(ex as unknown as { name: string }).name}:${current.item!.id ?? '-'}`)
+    const grip = ex.grip!
+    if (grip.mode === kHoldResponse) channels.leave(ex, grip)
+  }
+  const answer: PublishItem = { ...item('x', '1', null), httpResponse: { code: 200, reason: '', headers: [], body: Buffer.from('hi') } }
+  channels.publish(answer, 0)
+  t.deepEqual(got.sort(), ['p1:1', 'p2:1', 'p3:1', 'p4:1', 's:1'])
+  t.is(channels.count('x'), 1, 'the stream hold stays; every response hold left')
+  t.is(channels.count('y'), 0, 'the hold on two channels left the other one too')
+  const late = holder('p5', ['x'], null, kHoldResponse)
+  channels.join(late.ex, late.grip)
+  channels.publish({ ...answer, id: '2', prevId: '1' }, 1)
+  t.deepEqual(got.slice(5).sort(), ['p5:2', 's:2'])
+  t.is(channels.count('x'), 1)
 })

@@ -4,8 +4,10 @@
  * `encodeItem()` frame per item, shared/protocol/publish.ts).
  *
  *   broker PUB ─▶ SUB ─▶ decodeItem ─▶ publish(item) ─▶ per channel, in order:
- *       held HTTP exchanges: owner.deliver(ex)   (PUBLISH through the exchange machine, grip.ts)
  *       WebSockets: one uWS.js app.publish(channel) (native fan-out); `close` ends each socket
+ *       stream holds: owner.deliver(ex)          (PUBLISH through the exchange machine, grip.ts)
+ *       response holds: owner.deliver(ex); an `http-response` ends every one of them, so the
+ *         channel hands over its whole set rather than each hold deleting itself from it
  *
  * Ordering, as Pushpin documents for `id`/`prev-id` (pushpin.org/docs/advanced, "Sequence IDs"):
  * an item whose prev-id is not the channel's last id waits (≤ kSeqWaitMs) for the item it
@@ -20,7 +22,7 @@ import type { Logger } from '../../shared/log.js'
 import { decodeItem, type PublishItem } from '../../shared/protocol/publish.js'
 import { isClosed } from '../../shared/zmq-io.js'
 import type { Exchange } from './exchange.js'
-import { GripHold, kHoldSocket, type GripHold as Hold } from './grip-headers.js'
+import { GripHold, kHoldResponse, kHoldSocket, kHoldStream, type GripHold as Hold } from './grip-headers.js'
 
 /** How long and how many recent items a channel keeps for holds that raced their publish. */
 export const kRecentMs = 10_000
@@ -65,7 +67,9 @@ class Channel {
   readonly name: string
   /** The channel list of a hold on this channel alone, shared by all of them. */
   solo: readonly string[] | null = null
-  http: Set<Exchange> | null = null
+  /** Response holds (long-polls) and stream holds apart: an `http-response` item ends all of the first. */
+  responses: Set<Exchange> | null = null
+  streams: Set<Exchange> | null = null
   ws: Set<Exchange> | null = null
   /** The id of the last item delivered (null: unknown or it had none). */
   lastId: string | null = null
@@ -216,13 +220,19 @@ export class Channels {
         this.#owner.publishWs(name, ws.content, ws.binary)
       }
     }
-    if (ch.http !== null && ch.http.size > 0 && (item.httpResponse !== null || item.httpStream !== null)) {
-      current.item = item
-      try {
-        for (const ex of ch.http) this.#owner.deliver(ex)
-      } finally {
-        current.item = null
-      }
+    const streams = item.httpStream !== null && ch.streams !== null && ch.streams.size > 0 ? ch.streams : null
+    // Every response hold here ends with this item (written, or its held response sent for a
+    // gap): the set is handed over whole, and each hold's leave() finds nothing to delete.
+    const responses = item.httpResponse !== null && ch.responses !== null && ch.responses.size > 0 ? ch.responses : null
+    if (responses !== null) ch.responses = null
+    if (streams === null && responses === null) return
+    current.item = item
+    try {
+      if (streams !== null) for (const ex of streams) this.#owner.deliver(ex)
+      if (responses !== null) for (const ex of responses) this.#owner.deliver(ex)
+    } finally {
+      current.item = null
+      if (responses !== null) this.#forgetIfIdle(name, ch)
     }
   }
 
@@ -246,7 +256,8 @@ export class Channels {
       }
       if (interned === null) grip.channels = ch.soloList()
       else interned[i] = ch.name
-      ;(ch.http ??= new Set()).add(ex)
+      if (grip.mode === kHoldResponse) (ch.responses ??= new Set()).add(ex)
+      else (ch.streams ??= new Set()).add(ex)
       const want = grip.prevIds?.[i] ?? null
       if (want === null || ch.lastId === null || ch.lastId === want) continue
       const recent = ch.recent ?? kNone
@@ -260,15 +271,18 @@ export class Channels {
 
   /** The exchange's hold ended (or its socket closed): it leaves all its channels. */
   leave (ex: Exchange, grip: Hold): void {
-    const socket = grip.mode === kHoldSocket
-    for (const name of grip.channels) {
+    const mode = grip.mode
+    const names = grip.channels
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!
       const ch = this.#map.get(name)
       if (ch === undefined) continue
-      if (socket) ch.ws?.delete(ex)
-      else ch.http?.delete(ex)
+      const set = mode === kHoldResponse ? ch.responses : mode === kHoldStream ? ch.streams : ch.ws
+      // Not in it: an item is ending every response hold of the channel (#emit).
+      if (set === null || !set.delete(ex)) continue
       this.#forgetIfIdle(name, ch)
     }
-    this.#keepAlives.delete(ex)
+    if (mode === kHoldStream) this.#keepAlives.delete(ex)
   }
 
   /** `X` subscribe / unsubscribe of an open WebSocket (uWS.js topics do the fan-out). Returns false at the channel limit. */
@@ -308,13 +322,13 @@ export class Channels {
   }
 
   #forgetIfIdle (name: string, ch: Channel): void {
-    if ((ch.http?.size ?? 0) === 0 && (ch.ws?.size ?? 0) === 0 && ch.recent === null && ch.pending === null) this.#map.delete(name)
+    if ((ch.responses?.size ?? 0) === 0 && (ch.streams?.size ?? 0) === 0 && (ch.ws?.size ?? 0) === 0 && ch.recent === null && ch.pending === null) this.#map.delete(name)
   }
 
   /** Subscribers of a channel (tests, stats). */
   count (name: string): number {
     const ch = this.#map.get(name)
-    return ch === undefined ? 0 : (ch.http?.size ?? 0) + (ch.ws?.size ?? 0)
+    return ch === undefined ? 0 : (ch.responses?.size ?? 0) + (ch.streams?.size ?? 0) + (ch.ws?.size ?? 0)
   }
 
   tick (now: number): void {

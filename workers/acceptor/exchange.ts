@@ -426,6 +426,22 @@ export class Exchange implements ResponseSink {
     }
   }
 
+  /**
+   * A published `http-response` for a response hold (grip.ts), whole: one head and one end,
+   * no ResponseHead. `statusLine` null: uWS's own "200 OK"; `headers` are already filtered
+   * (no Date, framing or Grip ones). `noBody`: a HEAD request, 204 or 304 (length reported).
+   */
+  endPublished (statusLine: string | null, headers: ReadonlyArray<[string, string]>, body: Buffer, noBody: boolean): void {
+    const res = this.res
+    if (res === null) return
+    if (statusLine !== null) res.writeStatus(statusLine)
+    for (let i = 0; i < headers.length; i++) res.writeHeader(headers[i]![0], headers[i]![1])
+    this.written = true
+    if (noBody) res.endWithoutBody(body.length, false)
+    else res.end(body, false)
+    this.#ended()
+  }
+
   onBody (chunk: Buffer): void {
     if (this.grip !== null && this.grip.mode === kHoldResponse) {
       keepHeld(this.grip, chunk, this.owner.maxQueuedBytes)

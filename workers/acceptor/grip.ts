@@ -29,8 +29,8 @@ import { current } from './channels.js'
 import { internHeld, kHoldResponse, unpackHeaders } from './grip-headers.js'
 import type { ResponseHead } from './response-parser.js'
 
-/** Headers of a published response that uWS writes itself or that must not pass. */
-const kSkip = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive'])
+/** Headers of a published response that uWS writes itself (Date, framing) or that must not pass. */
+const kSkip = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date'])
 
 export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
   const { timeouts, channels, stats } = acceptor
@@ -72,9 +72,10 @@ export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
     return Ev.RESP_SENT
   }
 
-  // One item goes to every hold on its channel: its headers are filtered once, not per hold.
+  // One item goes to every hold on its channel: its head is made once, not per hold.
   let lastFormat: HttpResponseFormat | null = null
   let lastHeaders: Array<[string, string]> = []
+  let lastStatus: string | null = null
 
   const writeResponse = (ex: Exchange, r: HttpResponseFormat): void => {
     unhold(ex)
@@ -84,20 +85,12 @@ export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
         const lower = h[0].toLowerCase()
         if (!kSkip.has(lower) && !lower.startsWith('grip-')) lastHeaders.push(h)
       }
+      const reason = r.reason === '' ? STATUS_CODES[r.code] ?? '' : r.reason
+      // uWS writes "200 OK" itself when no status is given.
+      lastStatus = r.code === 200 && reason === 'OK' ? null : reason === '' ? String(r.code) : `${r.code} ${reason}`
       lastFormat = r
     }
-    const head: ResponseHead = {
-      status: r.code,
-      reason: r.reason === '' ? STATUS_CODES[r.code] ?? '' : r.reason,
-      // Shared, never changed: onHead only reads it (then drops the head's reference).
-      headers: lastHeaders,
-      framing: ex.isHead || r.code === 204 || r.code === 304 ? 'none' : 'length',
-      contentLength: r.body.length,
-      connectionClose: false
-    }
-    ex.head = head
-    ex.onHead(head)
-    if (head.framing === 'length' && r.body.length > 0) ex.onBody(r.body)
+    ex.endPublished(lastStatus, lastHeaders, r.body, ex.isHead || r.code === 204 || r.code === 304)
   }
 
   /** One item for one held exchange. Returns 0, RESP_SENT or FAILED. */
