@@ -1,5 +1,5 @@
 // Property-based fuzzing (fast-check) of every wire codec a peer can feed: netstring,
-// tnetstring, request messages, reply frames and batch frames. Each decoder, given any
+// tnetstring, request messages, reply frames, batch frames and published item frames. Each decoder, given any
 // bytes, either decodes or throws a ProtocolError (never a TypeError/RangeError), and
 // every encoder's output decodes back to what went in, whole or fed in arbitrary pieces.
 import assert from 'node:assert/strict'
@@ -9,6 +9,7 @@ import * as netstring from '../../shared/protocol/netstring.js'
 import * as tnetstring from '../../shared/protocol/tnetstring.js'
 import { encodeReply, parseReply, senderEnd } from '../../shared/protocol/reply.js'
 import { decodeRequest, encodeDisconnect, encodeRequest, isDisconnect, type HeaderProtocol, type Headers } from '../../shared/protocol/request.js'
+import { decodeItem, encodeItem, type PublishItem } from '../../shared/protocol/publish.js'
 import { encodeReplyBatch, encodeRequestBatch, isRequestBatch, replyBatchStart, splitBatch } from '../../shared/protocol/batch.js'
 import { decodeChunked, idArb, params, protocolOutcome, senderArb, splitAtPoints, structuralBytes } from './fuzz.js'
 
@@ -230,4 +231,41 @@ test('request: a header named __proto__ reaches a msgpack handler under its own 
     t.deepEqual(Object.entries(req.headers).sort(byKey), [['__proto__', 'p'], ['host', 'x']], protocol)
     t.is(Object.getPrototypeOf(req.headers), Object.prototype, `${protocol}: the key did not set the prototype`)
   }
+})
+
+// ---- published item frames (broker → acceptors) ----------------------------------------
+
+// Plain objects, as decodeItem makes (deepEqual compares prototypes).
+const kPlain = { noNullPrototype: true }
+const textArb = fc.string({ maxLength: 40, unit: 'grapheme' })
+const bytesArb = fc.uint8Array({ maxLength: 80 }).map((a) => Buffer.from(a))
+const itemArb: fc.Arbitrary<PublishItem> = fc.record({
+  channel: fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' }),
+  id: fc.option(textArb, { nil: null }),
+  prevId: fc.option(textArb, { nil: null }),
+  httpResponse: fc.option(fc.record({
+    code: fc.integer({ min: 100, max: 599 }),
+    reason: textArb,
+    headers: fc.array(fc.tuple(textArb, textArb), { maxLength: 6 }),
+    body: bytesArb
+  }, kPlain), { nil: null }),
+  httpStream: fc.option(fc.record({ content: bytesArb, close: fc.boolean() }, kPlain), { nil: null }),
+  wsMessage: fc.option(fc.record({ content: bytesArb, binary: fc.boolean(), close: fc.boolean(), code: fc.integer({ min: 0, max: 4999 }) }, kPlain), { nil: null })
+}, kPlain)
+
+test('item frame: any bytes decode or fail with a ProtocolError', (t) => {
+  fc.assert(fc.property(anyBytes, (buf) => { protocolOutcome(() => decodeItem(buf)) }), params())
+  t.pass()
+})
+
+test('item frame: every item decodes back to itself; any cut or changed byte decodes or fails with a ProtocolError', (t) => {
+  fc.assert(fc.property(itemArb, fc.nat(), fc.integer({ min: 0, max: 255 }), (item, at, byte) => {
+    const frame = encodeItem(item)
+    assert.deepEqual(decodeItem(frame), item)
+    protocolOutcome(() => decodeItem(frame.subarray(0, at % frame.length)))
+    const changed = Buffer.from(frame)
+    changed[at % frame.length] = byte
+    protocolOutcome(() => decodeItem(changed))
+  }), params())
+  t.pass()
 })
