@@ -58,8 +58,8 @@ export interface ChannelsOwner {
   keepAlive (ex: Exchange): void
 }
 
-/** The item being delivered (read by the PUBLISH action): no closure per delivery. */
-export const current: { item: PublishItem | null } = { item: null }
+/** The item being delivered and when it came (read by the PUBLISH action): no closure, nor clock read, per delivery. */
+export const current: { item: PublishItem | null, now: number } = { item: null, now: 0 }
 
 /** One channel. Sets and lists are made on first use: a channel per user is common (memory per hold). */
 class Channel {
@@ -227,6 +227,7 @@ export class Channels {
     if (responses !== null) ch.responses = null
     if (streams === null && responses === null) return
     current.item = item
+    current.now = now
     try {
       if (streams !== null) for (const ex of streams) this.#owner.deliver(ex)
       if (responses !== null) for (const ex of responses) this.#owner.deliver(ex)

@@ -93,8 +93,8 @@ export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
     ex.endPublished(lastStatus, lastHeaders, r.body, ex.isHead || r.code === 204 || r.code === 304)
   }
 
-  /** One item for one held exchange. Returns 0, RESP_SENT or FAILED. */
-  const deliverItem = (ex: Exchange, item: PublishItem): number => {
+  /** One item for one held exchange, at `now`. Returns 0, RESP_SENT or FAILED. */
+  const deliverItem = (ex: Exchange, item: PublishItem, now: number): number => {
     const grip = ex.grip
     if (grip === null || ex.res === null) return 0
     const prevIds = grip.prevIds
@@ -120,7 +120,7 @@ export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
     }
     if (stream.content.length > 0) {
       ex.onBody(stream.content)
-      ex.lastWrite = Date.now()
+      ex.lastWrite = now
     }
     if (ex.overflow) {
       ex.failure = overflowError(acceptor.maxQueuedBytes)
@@ -146,14 +146,14 @@ export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
       const missed = channels.join(ex, grip)
       if (missed === null) return recover(ex)
       for (let i = 0; i < missed.length; i++) {
-        const ev = deliverItem(ex, missed[i]!)
+        const ev = deliverItem(ex, missed[i]!, Date.now())
         if (ev !== 0) return ev
       }
       return 0
     },
 
     deliver (ex) {
-      return deliverItem(ex, current.item!)
+      return deliverItem(ex, current.item!, current.now)
     },
 
     holdTimeout (ex) {
