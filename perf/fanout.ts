@@ -368,7 +368,7 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
     // its subscribers freed) counts against the subscribers, the conservative reading.
     let before: number[] = []
     if (measureRss) before = await settle(server.rssPids, server.rssLabel, kSettle)
-    // Steady state, not a cold process: one untimed publish to a first batch of subscribers
+    // Steady state, not a cold process: untimed publishes to a first batch of subscribers
     // (JIT-compiled paths, grown tables), as `npm run bench` warms up each contender.
     if (kWarmup > 0) for (let w = 0; w < kWarmupRounds; w++) await warmUp(server, name, kind, Math.min(n, kWarmup), tag)
     const marker = `fanout-${round}-${randomBytes(6).toString('hex')}`

@@ -404,8 +404,8 @@ export class Exchange implements ResponseSink {
     if (res === null || head.status < 200) return
     // Grip headers never reach the client; a response hold writes nothing now (grip.ts).
     if (this.grip === null && holdHead(this, head)) return
-    // uWS writes "200 OK" itself when no status is given: one native call less for most.
-    if (head.status !== 200 || head.reason !== 'OK') res.writeStatus(statusLine(head.status, head.reason))
+    const status = statusLine(head.status, head.reason)
+    if (status !== null) res.writeStatus(status)
     const headers = head.headers
     for (let i = 0; i < headers.length; i++) {
       const [name, value] = headers[i]!
@@ -635,7 +635,11 @@ export function overflowError (max: number): ResponseError {
   return new ResponseError('SWB_ERR_RESPONSE_OVERFLOW', `client too slow: more than ${max} bytes queued`)
 }
 
-/** The status line after `HTTP/1.1 ` (never `200 OK`: uWS's default). */
-function statusLine (status: number, reason: string): string {
+/**
+ * The status line after `HTTP/1.1 `, or null for `200 OK`: uWS writes that itself when no
+ * status is given, one native call less for most responses.
+ */
+export function statusLine (status: number, reason: string): string | null {
+  if (status === 200 && reason === 'OK') return null
   return reason === '' ? String(status) : status + ' ' + reason
 }

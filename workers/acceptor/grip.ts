@@ -23,7 +23,7 @@
 import type { PublishItem, HttpResponseFormat } from '../../shared/protocol/publish.js'
 import { STATUS_CODES } from 'node:http'
 import type { Acceptor } from './acceptor.js'
-import { overflowError, type Exchange } from './exchange.js'
+import { overflowError, statusLine, type Exchange } from './exchange.js'
 import { Ev, type GripActions } from './exchange-fsm.js'
 import { current } from './channels.js'
 import { internHeld, kHoldResponse, unpackHeaders } from './grip-headers.js'
@@ -85,9 +85,7 @@ export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
         const lower = h[0].toLowerCase()
         if (!kSkip.has(lower) && !lower.startsWith('grip-')) lastHeaders.push(h)
       }
-      const reason = r.reason === '' ? STATUS_CODES[r.code] ?? '' : r.reason
-      // uWS writes "200 OK" itself when no status is given.
-      lastStatus = r.code === 200 && reason === 'OK' ? null : reason === '' ? String(r.code) : `${r.code} ${reason}`
+      lastStatus = statusLine(r.code, r.reason === '' ? STATUS_CODES[r.code] ?? '' : r.reason)
       lastFormat = r
     }
     ex.endPublished(lastStatus, lastHeaders, r.body, ex.isHead || r.code === 204 || r.code === 304)
