@@ -14,12 +14,18 @@
  *    (a long-poll answered by nothing), the server's own count of subscribers given at N (or
  *    the counts stalled 5 s: it then publishes to those held), then its processes and the
  *    clients idle (CPU below 5% of a core for two 200 ms windows);
- * 4. one `POST /publish/` in Pushpin's JSON format (the same publisher for all three), the
- *    clock read just before the request is sent; each client stamps when each socket got the
+ * 4. one `POST /publish/` in Pushpin's JSON format (the same publisher for all three: one
+ *    prebuilt request on a keep-alive connection opened before the idle check, perf/lib/publisher.ts),
+ *    the clock read just before the request is written; each client stamps when each socket got the
  *    marker on a clock shared by all processes (performance.timeOrigin + performance.now());
  *    the result is the last stamp minus the publish time.
- * At the largest N of round 1, the front end's VmRSS is read before step 2 and with all N
- * held (sampled until flat, as perf/held.ts does): KiB per held subscriber.
+ * Before step 2, the server is warmed: FANOUT_WARMUP_ROUNDS publishes, each to fresh
+ * subscribers (the per-subscriber path), then FANOUT_WARMUP_PUBLISHES to a channel no one
+ * holds (the per-publish path: the publish endpoint, the item's way to the subscribers).
+ * At the largest N of round 1, the front end's VmRSS is read after the warm-up (before step 2),
+ * with N/2 held (step 2 then opens them in two halves) and with all N held (each sampled until
+ * flat, as perf/held.ts does): KiB per held subscriber over all N and over the second half, the
+ * larger judged.
  *
  * Contenders:
  * - switchboard: broker + acceptor + perf/handlers/m2-grip.ts (Grip-Hold headers, X
@@ -31,7 +37,6 @@
  *
  * Every process started is stopped by PID, on failure and interruption too.
  */
-import { request } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -50,6 +55,7 @@ import type { ContenderName, Kind, RunResult } from './lib/fanout-report.js'
 import { fmtMs, formatMarkdown, formatText } from './lib/report.js'
 import { settle } from './lib/rss.js'
 import { median } from './lib/stats.js'
+import { Publisher, type Published } from './lib/publisher.js'
 import { startSwitchboard } from './lib/switchboard.js'
 
 
@@ -65,6 +71,7 @@ parseArgs(`usage: npm run bench:fanout     (no arguments; knobs are env variable
   FANOUT_TIMEOUT=20          seconds every subscriber gets to receive the publish
   FANOUT_WARMUP=1000         before each measured publish, untimed publishes to this many (at most N) subscribers of the same server (0: none)
   FANOUT_WARMUP_ROUNDS=3     how many such warm-up publishes, each to fresh subscribers
+  FANOUT_WARMUP_PUBLISHES=100  then untimed publishes to a channel no one holds (the per-publish path)
   FANOUT_RSS=1               RSS per held subscriber at the largest N in round 1 (0: off)
   FANOUT_SETTLE=5            seconds of RSS sampling at least, per reading; FANOUT_SAMPLES=5 samples per reading
   FANOUT_SERVER_ARGS=--no-memory-reducer   node options of the acceptor and of uws-hold
@@ -105,6 +112,7 @@ const kTimeoutMs = intEnv('FANOUT_TIMEOUT', 20, 1) * 1000
 const kWarmup = intEnv('FANOUT_WARMUP', 1000, 0)
 /** One round left V8 still optimizing the delivery path during the measured publish (perf/README.md). */
 const kWarmupRounds = intEnv('FANOUT_WARMUP_ROUNDS', 3, 1)
+const kWarmupPublishes = intEnv('FANOUT_WARMUP_PUBLISHES', 100, 0)
 const kRss = intEnv('FANOUT_RSS', 1, 0) > 0
 const kSamples = intEnv('FANOUT_SAMPLES', 5, 1)
 const kSettle = { settleMs: intEnv('FANOUT_SETTLE', 5, 0) * 1000, stableN: Math.max(10, kSamples), gapMs: 500 }
@@ -262,14 +270,11 @@ const cpuMs = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum
 /** The shared clock of held-client.ts (ms). */
 const clock = (): number => performance.timeOrigin + performance.now()
 
-/**
- * One Pushpin publish of `marker` to the channel `fanout` in all three formats (each kind of
- * subscriber takes its own). Resolves with the clock just before the request went out and the status.
- */
-function publish (url: string, marker: string): Promise<{ at: number; status: number; body: string }> {
-  const body = JSON.stringify({
+/** Pushpin's JSON for one item with `marker` on `channel` in all three formats (each kind of subscriber takes its own). */
+function itemJson (channel: string, marker: string): string {
+  return JSON.stringify({
     items: [{
-      channel: 'fanout',
+      channel,
       formats: {
         'http-response': { body: `${marker}\n` },
         'http-stream': { content: `data: ${marker}\n\n` },
@@ -277,17 +282,20 @@ function publish (url: string, marker: string): Promise<{ at: number; status: nu
       }
     }]
   })
-  return new Promise((resolvePublish, reject) => {
-    const req = request(url, { method: 'POST', agent: false, timeout: 30_000, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-      let text = ''
-      res.on('data', (c: Buffer) => { text += c.toString() })
-      res.on('end', () => { resolvePublish({ at, status: res.statusCode ?? 0, body: text }) })
-    })
-    req.on('timeout', () => req.destroy(new Error('no answer within 30 s')))
-    req.on('error', reject)
-    const at = clock()
-    req.end(body)
-  })
+}
+
+/**
+ * The publish of `marker` to the channel `fanout` on the publisher's keep-alive connection,
+ * opened (again, if the server closed it while idle) before the processes are seen idle.
+ */
+async function publish (publisher: Publisher, pids: readonly number[], marker: string, beforeWrite?: () => void): Promise<Published> {
+  const json = itemJson('fanout', marker)
+  do {
+    await publisher.open()
+    await untilIdle(pids)
+  } while (!publisher.connected)
+  beforeWrite?.()
+  return await publisher.publish(json)
 }
 
 /**
@@ -333,13 +341,12 @@ async function openSubscribers (server: Server, name: ContenderName, kind: Kind,
 }
 
 /** The untimed warm-up publish: `n` subscribers opened, published to, given kTimeoutMs to receive it, closed. */
-async function warmUp (server: Server, name: ContenderName, kind: Kind, n: number, tag: string): Promise<void> {
+async function warmUp (server: Server, publisher: Publisher, name: ContenderName, kind: Kind, n: number, tag: string): Promise<void> {
   const marker = `warmup-${randomBytes(6).toString('hex')}`
   const { clients, held } = await openSubscribers(server, name, kind, n, marker, `${tag} warm-up`)
   try {
     if (held <= 0) throw new Error(`warm-up: no subscriber held (${firstError(clients) || 'no client error'})`)
-    await untilIdle([...server.pids, ...clients.map((c) => c.child.pid as number)])
-    const pub = await publish(server.publishUrl, marker)
+    const pub = await publish(publisher, [...server.pids, ...clients.map((c) => c.child.pid as number)], marker)
     if (pub.status !== 200) throw new Error(`warm-up publish answered ${pub.status}: ${pub.body.slice(0, 200)}`)
     const until = pub.at + kTimeoutMs
     while (total(clients, 'received') < held && clock() < until) await sleep(20)
@@ -357,6 +364,7 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
   const tag = `${name} ${kind} N=${n} round ${round}`
   progressLine(`${tag}: starting`)
   const server = await starters[name](countFile, n)
+  const publisher = new Publisher(server.publishUrl)
   let clients: Client[] = []
   const r: RunResult = {
     contender: name, kind, n, round, held: 0, received: 0, firstMs: Number.NaN, lastMs: Number.NaN, openSecs: Number.NaN,
@@ -364,33 +372,57 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
   }
   try {
     await probe(server, kind)
-    // RSS before the warm-up: what the warm-up leaves (compiled code, grown tables, heap pages
-    // its subscribers freed) counts against the subscribers, the conservative reading.
-    let before: number[] = []
-    if (measureRss) before = await settle(server.rssPids, server.rssLabel, kSettle)
     // Steady state, not a cold process: untimed publishes to a first batch of subscribers
     // (JIT-compiled paths, grown tables), as `npm run bench` warms up each contender.
-    if (kWarmup > 0) for (let w = 0; w < kWarmupRounds; w++) await warmUp(server, name, kind, Math.min(n, kWarmup), tag)
+    if (kWarmup > 0) for (let w = 0; w < kWarmupRounds; w++) await warmUp(server, publisher, name, kind, Math.min(n, kWarmup), tag)
+    // Those ran the per-subscriber path thousands of times but the per-publish path (the
+    // publish endpoint, the item's way to the subscribers) a few times: a publisher that has
+    // been publishing a while, to a channel no one holds.
+    if (kWarmupPublishes > 0) {
+      const json = itemJson('warmup', 'warm-up')
+      for (let i = 0; i < kWarmupPublishes; i++) {
+        await publisher.open()
+        const pub = await publisher.publish(json)
+        if (pub.status !== 200) throw new Error(`warm-up publish answered ${pub.status}: ${pub.body.slice(0, 200)}`)
+      }
+    }
+    // RSS before the subscribers, after the warm-up: what the warm-up leaves is the compilers'
+    // memory (+1.6 MiB after the publishes in perf/README.md's split), not the subscribers'.
+    let before: number[] = []
+    if (measureRss) before = await settle(server.rssPids, server.rssLabel, kSettle)
     const marker = `fanout-${round}-${randomBytes(6).toString('hex')}`
     const t0 = Date.now()
-    const opened = await openSubscribers(server, name, kind, n, marker, tag)
-    clients = opened.clients
-    r.held = opened.held
+    // With an RSS reading, in two halves: the second half's growth is what one more subscriber
+    // costs, whatever the warm-up left behind for the first half to reuse.
+    const half = measureRss ? Math.floor(n / 2) : 0
+    let mid: number[] = []
+    let midHeld = 0
+    if (half > 0) {
+      const first = await openSubscribers(server, name, kind, half, marker, `${tag} first half`)
+      clients = first.clients
+      midHeld = first.held
+      mid = await settle(server.rssPids, server.rssLabel, kSettle)
+    }
+    const opened = await openSubscribers(server, name, kind, n - half, marker, tag)
+    clients = clients.concat(opened.clients)
+    r.held = midHeld + opened.held
     r.openSecs = (Date.now() - t0) / 1000
     r.refused = total(clients, 'refused')
     if (r.held < n) progressLine(`${tag}: only ${r.held}/${n} held (${firstError(clients) || 'no client error'}); publishing to those`)
     if (r.held <= 0) throw new Error(`no subscriber held (${firstError(clients) || 'no client error'})`)
     if (measureRss) {
       const after = await settle(server.rssPids, server.rssLabel, kSettle)
-      const b = median(before.slice(-kSamples))
-      const a = median(after.slice(-kSamples))
-      r.rss = { label: server.rssLabel, beforeKiB: b, afterKiB: a, kibPerSub: (a - b) / r.held, trace: { before, after } }
-      progressLine(`${tag}: ${server.rssLabel} RSS ${(b / 1024).toFixed(1)} -> ${(a / 1024).toFixed(1)} MiB, ${r.rss.kibPerSub.toFixed(2)} KiB per held subscriber`)
+      const [b, m, a] = [before, mid, after].map((trace) => median(trace.slice(-kSamples))) as [number, number, number]
+      r.rss = {
+        label: server.rssLabel, beforeKiB: b, midKiB: m, afterKiB: a, midHeld,
+        kibPerSub: (a - b) / r.held, kibSecondHalf: (a - m) / (r.held - midHeld), trace: { before, mid, after }
+      }
+      progressLine(`${tag}: ${server.rssLabel} RSS ${(b / 1024).toFixed(1)} -> ${(m / 1024).toFixed(1)} (${midHeld} held) -> ${(a / 1024).toFixed(1)} MiB (${r.held}), ` +
+        `${r.rss.kibPerSub.toFixed(2)} KiB per held subscriber, ${r.rss.kibSecondHalf.toFixed(2)} in the second half`)
     }
-    await untilIdle([...server.pids, ...clients.map((c) => c.child.pid as number)])
     const clientPids = clients.map((c) => c.child.pid as number)
-    const cpu0 = [cpuMs(server.pids), cpuMs(clientPids)]
-    const pub = await publish(server.publishUrl, marker)
+    const cpu0: number[] = []
+    const pub = await publish(publisher, [...server.pids, ...clientPids], marker, () => { cpu0.push(cpuMs(server.pids), cpuMs(clientPids)) })
     r.publishStatus = pub.status
     if (pub.status !== 200) throw new Error(`publish answered ${pub.status}: ${pub.body.slice(0, 200)}`)
     const until = pub.at + kTimeoutMs
@@ -410,6 +442,7 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
     progressLine(`FAILED ${tag}: ${r.failure}`)
     return r
   } finally {
+    publisher.close()
     await stopClients(clients)
     await server.stop()
     removeTempDir(dir)
@@ -456,11 +489,11 @@ async function main (): Promise<number> {
   }
   for (const r of results) if (r.note !== undefined) notes.add(r.note)
   const knobs = `one publish to N held subscribers; last ms = from the publish call (POST /publish/, Pushpin's JSON) to the last subscriber's receipt, ` +
-    `median of REPEATS=${kRepeats} rounds (each a fresh server, warmed by ${kWarmupRounds} untimed publish(es) to ${kWarmup} subscribers); clients: >= 2 processes of <= ${kPerClient} sockets, opened ${kRate} per ${kStepMs} ms (Pushpin ${kPushpinRate}, and ${kPushpinRepeats} round(s) at N=${Math.max(...kSizes)}); ` +
+    `median of REPEATS=${kRepeats} rounds (each a fresh server, warmed by ${kWarmupRounds} untimed publish(es) to ${kWarmup} subscribers, then ${kWarmupPublishes} to a channel no one holds; the publisher's keep-alive connection open before); clients: >= 2 processes of <= ${kPerClient} sockets, opened ${kRate} per ${kStepMs} ms (Pushpin ${kPushpinRate}, and ${kPushpinRepeats} round(s) at N=${Math.max(...kSizes)}); ` +
     `x uWS = this ÷ raw uWS.js (target for Switchboard <= 1.2x); Pushpin ÷ this = Pushpin's time ÷ this row's (target >= 4x of Pushpin's best); ` +
-    `RSS at N=${biggest}, round 1: VmRSS sampled 500 ms apart until flat, (after - before) / held; server node options: ${kServerNodeArgs.join(' ') || 'none'}`
+    `RSS at N=${biggest}, round 1: VmRSS sampled 500 ms apart until flat, per held subscriber over all N (N held - after the warm-up) and over the second half (N - N/2 held), the larger judged; server node options: ${kServerNodeArgs.join(' ') || 'none'}`
   const timeNumbers = (i: number): boolean => i === 1 || (i >= 4 && i <= 6) || i >= 8
-  const rssNumbers = (i: number): boolean => i === 1 || (i >= 4 && i <= 6)
+  const rssNumbers = (i: number): boolean => i === 1 || (i >= 4 && i <= 8)
   const ran = [...notes].join('; ')
   process.stdout.write(`\n${formatMachine(machine)}\n${ran}\n${knobs}\n\n${formatText(times, timeNumbers)}\n\n` +
     (rss.length > 1 ? `${formatText(rss, rssNumbers)}\n\n` : '') + `${targets.join('\n')}\n${details.length > 0 ? `\n${details.join('\n')}\n` : ''}`)
