@@ -15,8 +15,9 @@
  *    the counts stalled 5 s: it then publishes to those held), then its processes and the
  *    clients idle (CPU below 5% of a core for two 200 ms windows);
  * 4. one `POST /publish/` in Pushpin's JSON format (the same publisher for all three: one
- *    prebuilt request on a keep-alive connection opened before the idle check, perf/lib/publisher.ts),
- *    the clock read just before the request is written; each client stamps when each socket got the
+ *    prebuilt request on a keep-alive connection opened before the idle check, perf/lib/publisher.ts;
+ *    its answer read once the subscribers had it), the clock read just before the request is
+ *    written; each client stamps when each socket got the
  *    marker on a clock shared by all processes (performance.timeOrigin + performance.now());
  *    the result is the last stamp minus the publish time.
  * Before step 2, the server is warmed: FANOUT_WARMUP_ROUNDS publishes, each to fresh
@@ -55,7 +56,7 @@ import type { ContenderName, Kind, RunResult } from './lib/fanout-report.js'
 import { fmtMs, formatMarkdown, formatText } from './lib/report.js'
 import { settle } from './lib/rss.js'
 import { median } from './lib/stats.js'
-import { Publisher, type Published } from './lib/publisher.js'
+import { Publisher } from './lib/publisher.js'
 import { startSwitchboard } from './lib/switchboard.js'
 
 
@@ -285,17 +286,26 @@ function itemJson (channel: string, marker: string): string {
 }
 
 /**
- * The publish of `marker` to the channel `fanout` on the publisher's keep-alive connection,
- * opened (again, if the server closed it while idle) before the processes are seen idle.
+ * Writes the publish of `marker` to the channel `fanout` on the publisher's keep-alive connection,
+ * opened (again, if the server closed it while idle) before the processes are seen idle; returns
+ * the clock just before the write. Its answer is left unread until answered() (Publisher.send):
+ * on these two cores the bench's own wake-up for it competed with the subscribers' delivery.
  */
-async function publish (publisher: Publisher, pids: readonly number[], marker: string, beforeWrite?: () => void): Promise<Published> {
+async function publish (publisher: Publisher, pids: readonly number[], marker: string, beforeWrite?: () => void): Promise<number> {
   const json = itemJson('fanout', marker)
   do {
     await publisher.open()
     await untilIdle(pids)
   } while (!publisher.connected)
   beforeWrite?.()
-  return await publisher.publish(json)
+  return publisher.send(json, true)
+}
+
+/** The answer to the last publish, once its subscribers had it: anything but a 200 is an error. */
+async function answered (publisher: Publisher, what: string): Promise<number> {
+  const a = await publisher.answer()
+  if (a.status !== 200) throw new Error(`${what} answered ${a.status}: ${a.body.slice(0, 200)}`)
+  return a.status
 }
 
 /**
@@ -346,10 +356,10 @@ async function warmUp (server: Server, publisher: Publisher, name: ContenderName
   const { clients, held } = await openSubscribers(server, name, kind, n, marker, `${tag} warm-up`)
   try {
     if (held <= 0) throw new Error(`warm-up: no subscriber held (${firstError(clients) || 'no client error'})`)
-    const pub = await publish(publisher, [...server.pids, ...clients.map((c) => c.child.pid as number)], marker)
-    if (pub.status !== 200) throw new Error(`warm-up publish answered ${pub.status}: ${pub.body.slice(0, 200)}`)
-    const until = pub.at + kTimeoutMs
+    const at = await publish(publisher, [...server.pids, ...clients.map((c) => c.child.pid as number)], marker)
+    const until = at + kTimeoutMs
     while (total(clients, 'received') < held && clock() < until) await sleep(20)
+    await answered(publisher, 'warm-up publish')
     progressLine(`${tag}: warm-up publish to ${held} subscribers, ${total(clients, 'received')} received`)
   } finally {
     await stopClients(clients)
@@ -422,17 +432,16 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
     }
     const clientPids = clients.map((c) => c.child.pid as number)
     const cpu0: number[] = []
-    const pub = await publish(publisher, [...server.pids, ...clientPids], marker, () => { cpu0.push(cpuMs(server.pids), cpuMs(clientPids)) })
-    r.publishStatus = pub.status
-    if (pub.status !== 200) throw new Error(`publish answered ${pub.status}: ${pub.body.slice(0, 200)}`)
-    const until = pub.at + kTimeoutMs
+    const at = await publish(publisher, [...server.pids, ...clientPids], marker, () => { cpu0.push(cpuMs(server.pids), cpuMs(clientPids)) })
+    const until = at + kTimeoutMs
     while (total(clients, 'received') < r.held && clock() < until) await sleep(20)
     r.cpuMs = { server: cpuMs(server.pids) - cpu0[0]!, clients: cpuMs(clientPids) - cpu0[1]! }
+    r.publishStatus = await answered(publisher, 'publish')
     await sleep(300) // the last progress reports (every 250 ms) carry the final stamps
     r.received = total(clients, 'received')
     const span = receivedSpan(clients)
-    r.firstMs = span.firstAt - pub.at
-    r.lastMs = span.lastAt - pub.at
+    r.firstMs = span.firstAt - at
+    r.lastMs = span.lastAt - at
     r.errors = total(clients, 'errors')
     r.firstError = firstError(clients)
     progressLine(`${tag}: ${r.received}/${r.held} received (${total(clients, 'refused')} refused in all, ${total(clients, 'closed')} closed), first ${fmtMs(r.firstMs)} ms, last ${fmtMs(r.lastMs)} ms after the publish`)

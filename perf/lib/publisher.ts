@@ -27,7 +27,12 @@ export class Publisher {
   readonly #path: string
   #socket: Socket | null = null
   #buf: Buffer = Buffer.alloc(0)
-  #waiting: { resolve: (p: Published) => void, reject: (e: Error) => void, at: number } | null = null
+  /** The publish written and not yet answered (its clock), its answer once read, who waits for it. */
+  #sentAt = Number.NaN
+  #result: Published | Error | null = null
+  #waiter: { resolve: (p: Published) => void, reject: (e: Error) => void } | null = null
+  /** Reads land here (net's `onread`): with it, pause() stops reading at the socket (readStop), so a quiet publish does not wake this process. */
+  readonly #readBuffer = Buffer.allocUnsafe(16_384)
 
   constructor (url: string) {
     const u = new URL(url)
@@ -41,12 +46,16 @@ export class Publisher {
   /** Opens the connection (again, if the server closed it) once it is up; false if it was open already. */
   async open (): Promise<boolean> {
     if (this.connected) return false
-    const s = connect({ host: this.#host, port: this.#port, noDelay: true })
-    this.#socket = s
-    this.#buf = Buffer.alloc(0)
     // A socket given up (Connection: close) may report its close after the next one opened:
     // only the current one's events count.
-    s.on('data', (chunk: Buffer) => { if (this.#socket === s) this.#read(chunk) })
+    const s: Socket = connect({
+      host: this.#host,
+      port: this.#port,
+      noDelay: true,
+      onread: { buffer: this.#readBuffer, callback: (n: number, buf: Uint8Array): boolean => { if (this.#socket === s) this.#read(Buffer.from(buf.subarray(0, n))); return true } }
+    })
+    this.#socket = s
+    this.#buf = Buffer.alloc(0)
     s.on('close', () => { if (this.#socket === s) this.#fail(new Error('publisher: the server closed the connection before answering')) })
     s.on('error', (err) => { if (this.#socket === s) this.#fail(err) })
     await new Promise<void>((resolve, reject) => {
@@ -56,24 +65,48 @@ export class Publisher {
     return true
   }
 
-  /** Publishes a Pushpin JSON body; rejects after `timeoutMs` without an answer. */
-  publish (json: string, timeoutMs = 30_000): Promise<Published> {
+  /**
+   * Writes one publish of a Pushpin JSON body and returns the clock just before the write. With
+   * `quiet`, nothing is read until answer(): the answer waits in the kernel instead of waking this
+   * process while the subscribers are being served (on a 2-core machine the harness's own
+   * wake-up competes with them; a real publisher runs elsewhere).
+   */
+  send (json: string, quiet = false): number {
     const s = this.#socket
-    if (s === null || s.destroyed) return Promise.reject(new Error('publisher: not connected (call open() first)'))
-    if (this.#waiting !== null) return Promise.reject(new Error('publisher: one publish at a time'))
+    if (s === null || s.destroyed) throw new Error('publisher: not connected (call open() first)')
+    if (!Number.isNaN(this.#sentAt)) throw new Error('publisher: one publish at a time')
     const body = Buffer.from(json)
     const request = Buffer.concat([Buffer.from(`POST ${this.#path} HTTP/1.1\r\nHost: ${this.#host}:${this.#port}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'), body])
+    this.#result = null
+    if (quiet) s.pause()
+    this.#sentAt = clock()
+    s.write(request)
+    return this.#sentAt
+  }
+
+  /** The answer to the last send(); rejects after `timeoutMs` without one. */
+  answer (timeoutMs = 30_000): Promise<Published> {
+    const result = this.#result
+    if (result !== null) {
+      this.#result = null
+      return result instanceof Error ? Promise.reject(result) : Promise.resolve(result)
+    }
+    if (Number.isNaN(this.#sentAt)) return Promise.reject(new Error('publisher: nothing was sent'))
     return new Promise<Published>((resolve, reject) => {
       const timer = setTimeout(() => { this.#fail(new Error(`publisher: no answer within ${timeoutMs} ms`)) }, timeoutMs)
-      const done = (f: () => void): void => { clearTimeout(timer); f() }
-      this.#waiting = {
-        resolve: (p) => { done(() => { resolve(p) }) },
-        reject: (e) => { done(() => { reject(e) }) },
-        at: clock()
+      this.#waiter = {
+        resolve: (p) => { clearTimeout(timer); resolve(p) },
+        reject: (e) => { clearTimeout(timer); reject(e) }
       }
-      s.write(request)
+      this.#socket?.resume()
     })
+  }
+
+  /** send() and answer() at once. */
+  async publish (json: string, timeoutMs = 30_000): Promise<Published> {
+    this.send(json)
+    return await this.answer(timeoutMs)
   }
 
   close (): void {
@@ -83,8 +116,7 @@ export class Publisher {
 
   #read (chunk: Buffer): void {
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk])
-    const w = this.#waiting
-    if (w === null) return
+    if (Number.isNaN(this.#sentAt)) return
     const end = this.#buf.indexOf(kHeadEnd)
     if (end < 0) return
     const head = this.#buf.toString('latin1', 0, end)
@@ -94,21 +126,27 @@ export class Publisher {
     if (this.#buf.length < end + 4 + length) return
     const body = this.#buf.toString('utf8', end + 4, end + 4 + length)
     this.#buf = this.#buf.subarray(end + 4 + length)
-    this.#waiting = null
     // Pushpin answers every publish `Connection: close`: the next publish needs a new connection
     // (open() makes it), not a write racing the server's close.
     if (/\r\nconnection:\s*close/i.test(head) || head.startsWith('HTTP/1.0')) {
       this.#socket?.destroy()
       this.#socket = null
     }
-    w.resolve({ at: w.at, status, body })
+    this.#settle({ at: this.#sentAt, status, body })
   }
 
   #fail (err: Error): void {
-    const w = this.#waiting
-    this.#waiting = null
     this.#socket?.destroy()
     this.#socket = null
-    w?.reject(err)
+    if (!Number.isNaN(this.#sentAt)) this.#settle(err)
+  }
+
+  #settle (result: Published | Error): void {
+    this.#sentAt = Number.NaN
+    const w = this.#waiter
+    this.#waiter = null
+    if (w === null) this.#result = result
+    else if (result instanceof Error) w.reject(result)
+    else w.resolve(result)
   }
 }

@@ -86,3 +86,26 @@ test('a connection the server closes (Connection: close, as Pushpin) is opened a
     await stop(server)
   }
 })
+
+test('a quiet send leaves the answer unread until answer(); one publish at a time', async (t) => {
+  const { server, url, seen } = await serve((_body, res) => {
+    res.writeHead(200, { 'Content-Length': 10 })
+    res.end('Published\n')
+  })
+  const p = new Publisher(url)
+  try {
+    await p.open()
+    const at = p.send('{"items":[]}', true)
+    t.throws(() => p.send('{"items":[]}'), { message: /one publish at a time/ })
+    while (seen.bodies.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const a = await p.answer()
+    t.deepEqual(a, { at, status: 200, body: 'Published\n' })
+    await t.throwsAsync(p.answer(), { message: /nothing was sent/ })
+    t.is((await p.publish('{"items":[]}')).status, 200, 'the connection reads again after a quiet send')
+    t.is(seen.connections, 1)
+  } finally {
+    p.close()
+    await stop(server)
+  }
+})
