@@ -56,7 +56,7 @@ import type { ContenderName, Kind, RunResult } from './lib/fanout-report.js'
 import { fmtMs, formatMarkdown, formatText } from './lib/report.js'
 import { settle } from './lib/rss.js'
 import { median } from './lib/stats.js'
-import { Publisher } from './lib/publisher.js'
+import { clock, Publisher } from './lib/publisher.js'
 import { startSwitchboard } from './lib/switchboard.js'
 
 
@@ -268,8 +268,6 @@ async function untilIdle (pids: readonly number[]): Promise<void> {
 /** CPU time used so far by all of `pids`, ms (a process gone counts 0). */
 const cpuMs = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + (cpuSeconds(pid) || 0), 0) * 1000
 
-/** The shared clock of held-client.ts (ms). */
-const clock = (): number => performance.timeOrigin + performance.now()
 
 /** Pushpin's JSON for one item with `marker` on `channel` in all three formats (each kind of subscriber takes its own). */
 function itemJson (channel: string, marker: string): string {
@@ -392,8 +390,8 @@ async function runOnce (name: ContenderName, kind: Kind, n: number, round: numbe
       const json = itemJson('warmup', 'warm-up')
       for (let i = 0; i < kWarmupPublishes; i++) {
         await publisher.open()
-        const pub = await publisher.publish(json)
-        if (pub.status !== 200) throw new Error(`warm-up publish answered ${pub.status}: ${pub.body.slice(0, 200)}`)
+        publisher.send(json)
+        await answered(publisher, 'warm-up publish')
       }
     }
     // RSS before the subscribers, after the warm-up: what the warm-up leaves is the compilers'

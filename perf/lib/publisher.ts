@@ -18,7 +18,8 @@ export interface Published {
   body: string
 }
 
-const clock = (): number => performance.timeOrigin + performance.now()
+/** The clock held-client.ts stamps receipts with, shared by all processes (ms): publish times are on it too. */
+export const clock = (): number => performance.timeOrigin + performance.now()
 const kHeadEnd = Buffer.from('\r\n\r\n')
 
 export class Publisher {

@@ -143,8 +143,9 @@ export function createGripActions (acceptor: Acceptor): GripActions<Exchange> {
       }
       const missed = channels.join(ex, grip)
       if (missed === null) return recover(ex)
+      const now = Date.now()
       for (let i = 0; i < missed.length; i++) {
-        const ev = deliverItem(ex, missed[i]!, Date.now())
+        const ev = deliverItem(ex, missed[i]!, now)
         if (ev !== 0) return ev
       }
       return 0
