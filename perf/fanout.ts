@@ -505,7 +505,7 @@ async function main (): Promise<number> {
   }
   for (const r of results) if (r.note !== undefined) notes.add(r.note)
   const knobs = `one publish to N held subscribers; last ms = from the publish call (POST /publish/, Pushpin's JSON) to the last subscriber's receipt, ` +
-    `median of REPEATS=${kRepeats} rounds (${kRepeats * kSmallFactor} for Switchboard and raw uWS.js below N=${biggest}; each a fresh server, warmed by ${kWarmupRounds} untimed publish(es) to ${kWarmup} subscribers, then ${kWarmupPublishes} to a channel no one holds; the publisher's keep-alive connection open before); clients: >= 2 processes of <= ${kPerClient} sockets, opened ${kRate} per ${kStepMs} ms (Pushpin ${kPushpinRate}, and ${kPushpinRepeats} round(s) at N=${Math.max(...kSizes)}); ` +
+    `median of REPEATS=${kRepeats} rounds (${kRepeats * kSmallFactor} for Switchboard and raw uWS.js below N=${biggest}; each a fresh server, warmed by ${kWarmupRounds} untimed publish(es) to ${kWarmup} subscribers, then ${kWarmupPublishes} to a channel no one holds; the publisher's keep-alive connection open before); clients: >= 2 processes of <= ${kPerClient} sockets, opened ${kRate} per ${kStepMs} ms (Pushpin ${kPushpinRate}, and ${kPushpinRepeats} round(s) at N=${biggest}); ` +
     `x uWS = this ÷ raw uWS.js (target for Switchboard <= 1.2x); Pushpin ÷ this = Pushpin's time ÷ this row's (target >= 4x of Pushpin's best); ` +
     `RSS at N=${biggest}, round 1: VmRSS sampled 500 ms apart until flat, per held subscriber over all N (N held - after the warm-up) and over the second half (N - N/2 held), the larger judged; server node options: ${kServerNodeArgs.join(' ') || 'none'}`
   const timeNumbers = (i: number): boolean => i === 1 || (i >= 4 && i <= 6) || i >= 8
